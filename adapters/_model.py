@@ -1,0 +1,71 @@
+"""Plain values exchanged across the adapter seam: what is asked of a partner, what it offers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently a transient partner failure is retried."""
+
+    max_attempts: int = 3
+    initial_backoff_s: float = 0.05
+    max_backoff_s: float = 1.0
+    jitter_s: float = 0.05
+
+
+@dataclass(frozen=True)
+class PartnerConfig:
+    """Everything an adapter needs to reach one partner. Built from settings at the edge."""
+
+    partner_id: str
+    kind: str
+    name: str
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    scope: str | None = None
+    connect_timeout_s: float = 2.0
+    max_connections: int = 100
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True)
+class QuoteRequest:
+    """A component's parameters as the recipe derived them (JSON-ready, canonical names)."""
+
+    component: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Price:
+    """A price in one currency: base plus tax, as exact decimals in the major unit."""
+
+    currency_code: str
+    base: Decimal
+    tax: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.base + self.tax
+
+
+@dataclass(frozen=True)
+class Offer:
+    """One partner offer for one component."""
+
+    partner_id: str
+    offer_id: str
+    product_code: str
+    title: str
+    price: Price
+    rating: float
+    expires_at: datetime
+    attributes: Mapping[str, str]
