@@ -1,0 +1,131 @@
+"""The `partner-gateway` command. Typer runs no async commands: each wraps `asyncio.run`."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import grpc
+import typer
+from grpc_status import rpc_status
+from rich.console import Console
+
+from gateway.cli import commands
+from gateway.cli.journey import ENTRY_KINDS
+from gateway.settings import load_settings
+
+app = typer.Typer(help="Partner Solution Gateway", no_args_is_help=True, add_completion=False)
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="YAML settings file (PSG_* env overrides).")
+]
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+
+
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    sandbox: Annotated[bool, typer.Option(help="Also run the sandbox partners.")] = False,
+    address: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+) -> None:
+    """Run the gateway until SIGTERM/SIGINT (health turns NOT_SERVING, then calls drain)."""
+    settings = load_settings(config)
+    _setup_logging(settings.log_level)
+    asyncio.run(commands.serve(settings, sandbox=sandbox, address=address, console=err))
+
+
+@app.command("sandbox")
+def sandbox_command(
+    host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
+    base_port: Annotated[int, typer.Option(help="First port (0 = free ports).")] = 8401,
+) -> None:
+    """Run the sandbox partners alone (they keep their ledgers while a gateway restarts)."""
+    asyncio.run(commands.run_sandbox(host, base_port, console=err))
+
+
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option(help="Compose, print, exit.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per solution.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Gateway + sandbox partners; one customer's trip entered at each of the four partners."""
+    settings = load_settings(config)
+    _setup_logging("WARNING")
+    ok = asyncio.run(commands.demo(settings, once=once, as_json=as_json, console=err))
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
+def compose(
+    entry: Annotated[str, typer.Option(help=f"Entry kind: {', '.join(ENTRY_KINDS)}.")],
+    destination: Annotated[str, typer.Option(help="Destination CLDR region code, e.g. JP.")],
+    depart: Annotated[str, typer.Option(help="Departure date, YYYY-MM-DD.")],
+    return_: Annotated[str, typer.Option("--return", help="Return date, YYYY-MM-DD.")],
+    target: Annotated[str, typer.Option(help="Gateway address.")] = "127.0.0.1:50051",
+    partner: Annotated[str | None, typer.Option(help="Entry partner id.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the solution as JSON.")] = False,
+    timeout: Annotated[float, typer.Option(help="Deadline in seconds.")] = 10.0,
+) -> None:
+    """Ask a running gateway for a solution, as the entry partner would."""
+    if entry not in ENTRY_KINDS:
+        raise typer.BadParameter(f"one of {', '.join(ENTRY_KINDS)}", param_hint="--entry")
+    try:
+        depart_date, return_date = date.fromisoformat(depart), date.fromisoformat(return_)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--depart/--return") from exc
+    try:
+        asyncio.run(
+            commands.compose(
+                target,
+                entry,
+                destination,
+                depart_date,
+                return_date,
+                partner,
+                as_json,
+                deadline_s=timeout,
+                console=err,
+            )
+        )
+    except grpc.aio.AioRpcError as exc:
+        _print_rpc_error(exc, as_json)
+        raise typer.Exit(2) from exc
+
+
+def _print_rpc_error(exc: grpc.aio.AioRpcError, as_json: bool) -> None:
+    status = rpc_status.from_call(exc)  # type: ignore[arg-type]
+    violations = commands.field_violations(status)
+    if as_json:
+        print(
+            json.dumps(
+                {
+                    "error": {
+                        "code": exc.code().name,
+                        "message": exc.details(),
+                        "field_violations": violations,
+                    }
+                }
+            )
+        )
+        return
+    err.print(f"[red]{exc.code().name}[/red]: {exc.details()}")
+    for violation in violations:
+        err.print(f"  • {violation['field']}: {violation['description']}")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,167 @@
+"""The async bodies of the CLI commands."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+from rich.console import Console
+
+from gateway.cli.journey import (
+    DEFAULT_ENTRY_PARTNERS,
+    ENTRY_KINDS,
+    TripPlan,
+    compose_request,
+)
+from gateway.cli.render import solution_json, solutions_table
+from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.runtime import running_gateway, wait_for_termination
+from gateway.settings import GatewaySettings
+from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
+from sandbox import DEFAULT_PARTNERS, start_sandbox
+
+
+@asynccontextmanager
+async def _gateway_with_sandbox(
+    settings: GatewaySettings, address: str | None, console: Console
+) -> AsyncIterator[tuple[GatewaySettings, int]]:
+    async with await start_sandbox(DEFAULT_PARTNERS) as cluster:
+        for pid, running in cluster.partners.items():
+            console.print(f"  sandbox partner [bold]{pid}[/bold] at {running.base_url}")
+        linked = link_to_sandbox(settings, cluster)
+        async with running_gateway(linked, address) as gateway:
+            yield linked, gateway.port
+
+
+async def serve(
+    settings: GatewaySettings, *, sandbox: bool, address: str | None, console: Console
+) -> None:
+    if sandbox:
+        async with _gateway_with_sandbox(settings, address, console) as (_, port):
+            console.print(f"gateway serving on port {port} (Ctrl-C or SIGTERM to stop)")
+            await wait_for_termination()
+    else:
+        async with running_gateway(settings, address) as gateway:
+            console.print(f"gateway serving on port {gateway.port} (Ctrl-C or SIGTERM to stop)")
+            await wait_for_termination()
+    console.print("gateway stopped")
+
+
+async def run_sandbox(host: str, base_port: int, console: Console) -> None:
+    ports = (
+        {spec.partner_id: base_port + i for i, spec in enumerate(DEFAULT_PARTNERS)}
+        if base_port
+        else None
+    )
+    async with await start_sandbox(DEFAULT_PARTNERS, host=host, ports=ports) as cluster:
+        for pid, running in cluster.partners.items():
+            console.print(f"{pid:12} {running.spec.kind:11} {running.base_url}")
+        console.print("sandbox partners running (Ctrl-C or SIGTERM to stop)")
+        await wait_for_termination()
+
+
+async def demo(settings: GatewaySettings, *, once: bool, as_json: bool, console: Console) -> bool:
+    """Returns True when the four entries gave one and the same complete solution."""
+    with tempfile.TemporaryDirectory(prefix="psg-demo-") as state:
+        settings = settings.model_copy(update={"state_dir": Path(state)})
+        address = "127.0.0.1:0" if once else None
+        console.print("[bold]Starting sandbox partners and the gateway…[/bold]")
+        async with _gateway_with_sandbox(settings, address, console) as (_, port):
+            target = f"127.0.0.1:{port}"
+            solutions = await _four_entries(target, console)
+            _show(solutions, as_json, console)
+            identical = len({s.fingerprint for s in solutions}) == 1
+            complete = all(
+                c.status == solution_pb2.COMPONENT_STATUS_OK
+                for s in solutions
+                for c in s.components
+            )
+            if not once:
+                console.print(
+                    f"\nGateway on [bold]{target}[/bold]. Try:\n"
+                    f"  partner-gateway compose --target {target} --entry flight "
+                    "--destination JP --depart 2027-01-10 --return 2027-01-17\n"
+                    f"  grpcurl -plaintext {target} list\n"
+                    "Ctrl-C to stop."
+                )
+                await wait_for_termination()
+            return identical and complete
+
+
+async def _four_entries(target: str, console: Console) -> list[solution_pb2.Solution]:
+    plan = TripPlan.sample(datetime.now(UTC).date())
+    solutions = []
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
+        for kind in ENTRY_KINDS:
+            started = time.perf_counter()
+            response = await stub.ComposeSolution(compose_request(kind, plan), timeout=10)
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            console.print(
+                f"  entered at {DEFAULT_ENTRY_PARTNERS[kind]:10} ({kind:9}) → "
+                f"{response.solution.solution_id}  {elapsed_ms:6.1f} ms"
+            )
+            solutions.append(response.solution)
+    return solutions
+
+
+def _show(solutions: list[solution_pb2.Solution], as_json: bool, console: Console) -> None:
+    identical = len({s.fingerprint for s in solutions}) == 1
+    if as_json:
+        for s in solutions:
+            print(json.dumps(solution_json(s), ensure_ascii=False))
+        return
+    Console().print(solutions_table(solutions))
+    if identical:
+        console.print(
+            "[green]✓ The four entries gave the same solution "
+            f"(fingerprint {solutions[0].fingerprint[:16]}…).[/green]"
+        )
+    else:
+        console.print("[red]✗ The entries gave different solutions.[/red]")
+
+
+async def compose(
+    target: str,
+    entry: str,
+    destination: str,
+    depart: date,
+    back: date,
+    partner: str | None,
+    as_json: bool,
+    *,
+    deadline_s: float,
+    console: Console,
+) -> None:
+    from bundles import geo  # only for the default airport of the destination
+
+    plan = TripPlan(destination, geo.primary_airport(destination) or "", depart, back)
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
+        request = compose_request(entry, plan, partner)
+        response = await stub.ComposeSolution(request, timeout=deadline_s)
+    if as_json:
+        print(json.dumps(solution_json(response.solution), ensure_ascii=False))
+    else:
+        Console().print(solutions_table([response.solution]))
+
+
+def field_violations(status: status_pb2.Status | None) -> list[dict[str, Any]]:
+    if status is None:
+        return []
+    found: list[dict[str, Any]] = []
+    for detail in status.details:
+        bad = error_details_pb2.BadRequest()
+        if detail.Unpack(bad):
+            found.extend(
+                {"field": v.field, "description": v.description} for v in bad.field_violations
+            )
+    return found

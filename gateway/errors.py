@@ -1,0 +1,78 @@
+"""The gateway's error tree. Each error knows its gRPC status and whether a retry may help.
+
+    GatewayError                    INTERNAL; the root, never raised itself
+    ├── InvalidRequestError         INVALID_ARGUMENT + BadRequest field violations
+    ├── RequestIdReusedError        INVALID_ARGUMENT: same request_id, other content (AIP-155)
+    ├── NotFoundError               NOT_FOUND
+    ├── NoRecipeError               FAILED_PRECONDITION: no recipe for this entry kind
+    ├── DeadlineTooShortError       DEADLINE_EXCEEDED: no time left to ask any partner
+    └── StorageUnavailableError     UNAVAILABLE (retryable): the store cannot be reached
+
+`gateway.interceptors.ErrorInterceptor` turns them into `google.rpc.Status` with one
+`ErrorInfo` (domain `partnergateway.v1`), plus `BadRequest`/`RetryInfo` where they fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import grpc
+
+ERROR_DOMAIN = "partnergateway.v1"
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One problem with one request field; `field` is a dotted path (`entry.flight.origin`)."""
+
+    field: str
+    description: str
+    reason: str = "INVALID_FIELD"
+
+
+class GatewayError(Exception):
+    code: grpc.StatusCode = grpc.StatusCode.INTERNAL
+    reason: str = "INTERNAL"
+    retry_after_s: float | None = None
+
+    def __init__(self, message: str, metadata: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.metadata = dict(metadata or {})
+
+
+class InvalidRequestError(GatewayError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "INVALID_REQUEST"
+
+    def __init__(self, violations: Sequence[FieldViolation]) -> None:
+        fields = ", ".join(v.field for v in violations)
+        super().__init__(f"invalid request: {fields}", {"fields": fields})
+        self.violations = tuple(violations)
+
+
+class RequestIdReusedError(GatewayError):
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "REQUEST_ID_REUSED"
+
+
+class NotFoundError(GatewayError):
+    code = grpc.StatusCode.NOT_FOUND
+    reason = "NOT_FOUND"
+
+
+class NoRecipeError(GatewayError):
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "NO_RECIPE"
+
+
+class DeadlineTooShortError(GatewayError):
+    code = grpc.StatusCode.DEADLINE_EXCEEDED
+    reason = "DEADLINE_TOO_SHORT"
+
+
+class StorageUnavailableError(GatewayError):
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "STORAGE_UNAVAILABLE"
+    retry_after_s = 1.0

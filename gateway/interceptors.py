@@ -1,0 +1,133 @@
+"""Turns `GatewayError`s (and anything unexpected) into `google.rpc.Status` answers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2, message
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from gateway.errors import ERROR_DOMAIN, GatewayError, InvalidRequestError
+
+log = logging.getLogger(__name__)
+
+
+def status_for(error: GatewayError) -> status_pb2.Status:
+    """One ErrorInfo, plus BadRequest for field violations and RetryInfo when a retry helps."""
+    details: list[message.Message] = [
+        error_details_pb2.ErrorInfo(
+            reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+        )
+    ]
+    if isinstance(error, InvalidRequestError):
+        details.append(
+            error_details_pb2.BadRequest(
+                field_violations=[
+                    error_details_pb2.BadRequest.FieldViolation(
+                        field=v.field, description=v.description, reason=v.reason
+                    )
+                    for v in error.violations
+                ]
+            )
+        )
+    if error.retry_after_s is not None:
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(int(error.retry_after_s * 1000))
+        details.append(error_details_pb2.RetryInfo(retry_delay=delay))
+    packed = []
+    for detail in details:
+        holder = any_pb2.Any()
+        holder.Pack(detail)
+        packed.append(holder)
+    return status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
+
+
+def _internal(exc: BaseException) -> status_pb2.Status:
+    incident = uuid.uuid4().hex[:12]
+    log.error("unexpected error (incident %s)", incident, exc_info=exc)
+    info = any_pb2.Any()
+    info.Pack(
+        error_details_pb2.ErrorInfo(
+            reason="INTERNAL", domain=ERROR_DOMAIN, metadata={"incident": incident}
+        )
+    )
+    return status_pb2.Status(
+        code=code_pb2.INTERNAL, message=f"internal error (incident {incident})", details=[info]
+    )
+
+
+async def _abort(context: grpc.aio.ServicerContext[Any, Any], status: status_pb2.Status) -> None:
+    converted = rpc_status.to_status(status)
+    await context.abort(converted.code, converted.details, converted.trailing_metadata)
+
+
+def _translate(exc: Exception) -> status_pb2.Status | None:
+    if isinstance(exc, GatewayError):
+        return status_for(exc)
+    if isinstance(exc, grpc.aio.AbortError):
+        return None  # the handler aborted on purpose: let it through
+    return _internal(exc)
+
+
+class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
+    """Wraps every unary and server-streaming handler with error translation."""
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        # grpc-stubs types these handlers as synchronous; under grpc.aio they are coroutines
+        # and async generators, hence Any.
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return handler
+        if handler.unary_unary is not None:
+            inner_unary: Any = handler.unary_unary
+
+            async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+                try:
+                    return await inner_unary(request, context)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    status = _translate(exc)
+                    if status is None:
+                        raise
+                    await _abort(context, status)
+                    raise  # unreachable: abort raises
+
+            return grpc.unary_unary_rpc_method_handler(
+                unary,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            inner_stream: Any = handler.unary_stream
+
+            async def stream(
+                request: Any, context: grpc.aio.ServicerContext[Any, Any]
+            ) -> AsyncIterator[Any]:
+                try:
+                    async for response in inner_stream(request, context):
+                        yield response
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    status = _translate(exc)
+                    if status is None:
+                        raise
+                    await _abort(context, status)
+
+            return grpc.unary_stream_rpc_method_handler(
+                stream,
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return handler

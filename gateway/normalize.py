@@ -1,0 +1,190 @@
+"""Entry events → one canonical `bundles.Trip`.
+
+Each entry kind fills in what its partner knows; the rest comes from the travellers (home
+region, preferred airport) and the reference geography (a region's primary airport). So the
+same trip gives the same Trip — and so the same solution — whichever partner it entered at.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from bundles import TravellerFacts, Trip, geo
+from gateway.errors import InvalidRequestError
+from gateway.validation import MAX_TRAVELLERS, Violations
+from partnergateway.v1 import entry_pb2, solution_service_pb2
+
+ComposeRequest = (
+    solution_service_pb2.ComposeSolutionRequest | solution_service_pb2.StreamSolutionRequest
+)
+
+# Which partner kind may report which entry event.
+ENTRY_PARTNER_KIND = {
+    "roaming": "telecom",
+    "flight": "airline",
+    "insurance": "insurer",
+    "car": "car_rental",
+}
+
+
+@dataclass(frozen=True)
+class NormalizedRequest:
+    trip: Trip
+    entry_kind: str
+    entry_partner_id: str
+    request_id: str
+
+
+@dataclass
+class _Where:
+    """What the entry event says of the trip; None where it says nothing."""
+
+    destination_region: str | None = None
+    destination_airport: str | None = None
+    origin_airport: str | None = None
+    depart: date | None = None
+    back: date | None = None
+
+
+def normalize(
+    request: ComposeRequest, partner_kinds: Mapping[str, str], today: date
+) -> NormalizedRequest:
+    """Validates `request` completely and returns its trip; raises `InvalidRequestError`
+    listing every problem. `partner_kinds` maps configured partner ids to their kinds."""
+    v = Violations()
+    v.request_id("request_id", request.request_id)
+    v.language("language_code", request.language_code)
+    entry = request.entry
+    kind = entry.WhichOneof("event") if request.HasField("entry") else None
+    if kind is None:
+        v.add("entry", "exactly one entry event (roaming, flight, insurance or car) is required")
+    elif v.partner_id("entry.partner_id", entry.partner_id):
+        known = partner_kinds.get(entry.partner_id)
+        if known is None:
+            v.add("entry.partner_id", f"{entry.partner_id!r} is not a registered partner")
+        elif known != ENTRY_PARTNER_KIND[kind]:
+            v.add("entry.partner_id", f"a {known} partner cannot report a {kind} event")
+
+    travellers = _travellers(request.travellers, v)
+    where = _where(entry, kind, len(request.travellers), v, today) if kind else _Where()
+    trip = _trip(where, request.travellers, travellers, v)
+    if v or trip is None or kind is None:
+        raise InvalidRequestError(v.items)
+    return NormalizedRequest(
+        trip=trip, entry_kind=kind, entry_partner_id=entry.partner_id, request_id=request.request_id
+    )
+
+
+def _travellers(
+    travellers: Sequence[entry_pb2.Traveller], v: Violations
+) -> list[tuple[date | None, entry_pb2.Traveller]]:
+    if not travellers:
+        v.add("travellers", "at least one traveller is required")
+    elif len(travellers) > MAX_TRAVELLERS:
+        v.add("travellers", f"at most {MAX_TRAVELLERS} travellers, got {len(travellers)}")
+        return []
+    checked = []
+    for i, t in enumerate(travellers):
+        at = f"travellers[{i}]"
+        v.text(f"{at}.given_name", t.given_name, required=True)
+        v.text(f"{at}.family_name", t.family_name, required=True)
+        v.region(f"{at}.residence_region_code", t.residence_region_code)
+        v.airport(f"{at}.home_airport", t.home_airport, required=False)
+        v.phone(f"{at}.phone_number", t.phone_number, required=False)
+        checked.append((v.calendar_date(f"{at}.birth_date", t.birth_date), t))
+    return checked
+
+
+def _where(
+    entry: entry_pb2.EntryEvent, kind: str, traveller_count: int, v: Violations, today: date
+) -> _Where:
+    w = _Where()
+    if kind == "roaming":
+        e, at = entry.roaming, "entry.roaming"
+        v.phone(f"{at}.subscriber_number", e.subscriber_number, required=True)
+        w.destination_region = v.region(f"{at}.destination_region_code", e.destination_region_code)
+        w.depart = v.calendar_date(f"{at}.start_date", e.start_date)
+        w.back = v.calendar_date(f"{at}.end_date", e.end_date)
+        v.trip_dates(f"{at}.start_date", w.depart, f"{at}.end_date", w.back, today)
+    elif kind == "flight":
+        f, at = entry.flight, "entry.flight"
+        origin = v.airport(f"{at}.origin_airport", f.origin_airport)
+        destination = v.airport(f"{at}.destination_airport", f.destination_airport)
+        if origin and destination and origin.region_code == destination.region_code:
+            v.add(f"{at}.destination_airport", "is in the same region as the origin")
+        w.origin_airport = origin.code if origin else None
+        w.destination_airport = destination.code if destination else None
+        w.destination_region = destination.region_code if destination else None
+        w.depart = v.calendar_date(f"{at}.depart_date", f.depart_date)
+        w.back = v.calendar_date(f"{at}.return_date", f.return_date)
+        v.trip_dates(f"{at}.depart_date", w.depart, f"{at}.return_date", w.back, today)
+        _count(v, f"{at}.passenger_count", f.passenger_count, traveller_count)
+    elif kind == "insurance":
+        i, at = entry.insurance, "entry.insurance"
+        w.destination_region = v.region(f"{at}.destination_region_code", i.destination_region_code)
+        w.depart = v.calendar_date(f"{at}.cover_start_date", i.cover_start_date)
+        w.back = v.calendar_date(f"{at}.cover_end_date", i.cover_end_date)
+        v.trip_dates(f"{at}.cover_start_date", w.depart, f"{at}.cover_end_date", w.back, today)
+        _count(v, f"{at}.insured_count", i.insured_count, traveller_count)
+    else:
+        c, at = entry.car, "entry.car"
+        pickup = v.airport(f"{at}.pickup_location", c.pickup_location)
+        w.destination_airport = pickup.code if pickup else None
+        w.destination_region = pickup.region_code if pickup else None
+        w.depart = v.calendar_date(f"{at}.pickup_date", c.pickup_date)
+        w.back = v.calendar_date(f"{at}.return_date", c.return_date)
+        v.trip_dates(f"{at}.pickup_date", w.depart, f"{at}.return_date", w.back, today)
+    return w
+
+
+def _count(v: Violations, field: str, value: int, traveller_count: int) -> None:
+    if value and value != traveller_count:
+        v.add(field, f"is {value} but {traveller_count} travellers are given")
+
+
+def _trip(
+    w: _Where,
+    raw: Sequence[entry_pb2.Traveller],
+    travellers: list[tuple[date | None, entry_pb2.Traveller]],
+    v: Violations,
+) -> Trip | None:
+    if v or not travellers or w.depart is None or w.back is None or not w.destination_region:
+        return None
+    lead = raw[0]
+    home_region = lead.residence_region_code
+    if w.destination_region == home_region:
+        v.add("travellers[0].residence_region_code", "the destination is the home region")
+        return None
+    origin = w.origin_airport or lead.home_airport or geo.primary_airport(home_region)
+    destination = w.destination_airport or geo.primary_airport(w.destination_region)
+    if origin is None:
+        v.add("travellers[0].home_airport", f"is required: no default airport in {home_region}")
+    if destination is None:
+        v.add("entry", f"no airport is served in {w.destination_region}")
+    facts = []
+    for i, (birth, t) in enumerate(travellers):
+        if birth is None:
+            continue
+        age = _age(birth, w.depart)
+        if age < 0 or age > 120:
+            v.add(f"travellers[{i}].birth_date", "gives an age outside 0 to 120 at departure")
+        facts.append(
+            TravellerFacts(age=age, driver=t.driver, residence_region=t.residence_region_code)
+        )
+    if v or origin is None or destination is None:
+        return None
+    return Trip(
+        home_region=home_region,
+        origin_airport=origin,
+        destination_region=w.destination_region,
+        destination_airport=destination,
+        depart_date=w.depart,
+        return_date=w.back,
+        travellers=tuple(facts),
+    )
+
+
+def _age(birth: date, on: date) -> int:
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))

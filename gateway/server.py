@@ -1,0 +1,63 @@
+"""Building the gRPC server: services, health, reflection, limits. `build_server` is a factory
+that returns the server and the port it bound, so tests start it on port 0."""
+
+from __future__ import annotations
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+from grpc_reflection.v1alpha import reflection
+
+from gateway.interceptors import ErrorInterceptor
+from gateway.settings import ServerSettings
+from partnergateway.v1 import solution_service_pb2, solution_service_pb2_grpc
+
+SOLUTION_SERVICE = solution_service_pb2.DESCRIPTOR.services_by_name["SolutionService"].full_name
+
+
+def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
+    return [
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.keepalive_time_ms", settings.keepalive_time_s * 1000),
+        ("grpc.keepalive_timeout_ms", settings.keepalive_timeout_s * 1000),
+        # Clients may ping every 10 s without data; faster pingers are told to go away.
+        ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        # One process per port unless `serve --workers` asks for SO_REUSEPORT explicitly.
+        ("grpc.so_reuseport", 0),
+    ]
+
+
+def build_server(
+    settings: ServerSettings,
+    servicer: solution_service_pb2_grpc.SolutionServiceServicer,
+    address: str | None = None,
+) -> tuple[grpc.aio.Server, int, HealthServicer]:
+    """A ready-to-start server bound to `address` (default from settings; port 0 = any)."""
+    server = grpc.aio.server(interceptors=[ErrorInterceptor()], options=server_options(settings))
+    solution_service_pb2_grpc.add_SolutionServiceServicer_to_server(servicer, server)
+    health_servicer = HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            SOLUTION_SERVICE,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    port = server.add_insecure_port(address or settings.address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address or settings.address}")
+    return server, port, health_servicer
+
+
+async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:
+    status = (
+        health_pb2.HealthCheckResponse.SERVING
+        if serving
+        else health_pb2.HealthCheckResponse.NOT_SERVING
+    )
+    for service in ("", SOLUTION_SERVICE):
+        await health_servicer.set(service, status)

@@ -1,0 +1,200 @@
+"""The SolutionService RPCs: validate, normalize, compose (or replay), store."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
+from datetime import UTC, date, datetime
+
+import grpc
+
+from bundles import Recipe, recipe_for_entry
+from gateway.composition import Composer
+from gateway.errors import (
+    DeadlineTooShortError,
+    NoRecipeError,
+    NotFoundError,
+    RequestIdReusedError,
+)
+from gateway.normalize import ComposeRequest, NormalizedRequest, normalize
+from gateway.partners import PartnerDirectory
+from gateway.settings import CompositionSettings
+from gateway.storage import SolutionStore
+from partnergateway.v1 import solution_pb2, solution_service_pb2, solution_service_pb2_grpc
+
+Update = solution_pb2.Component | solution_pb2.Solution
+
+
+def _utc_today() -> date:
+    return datetime.now(UTC).date()
+
+
+class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
+    def __init__(
+        self,
+        directory: PartnerDirectory,
+        store: SolutionStore,
+        recipes: Mapping[str, Recipe],
+        settings: CompositionSettings,
+        today: Callable[[], date] = _utc_today,
+    ) -> None:
+        self._directory = directory
+        self._store = store
+        self._recipes = dict(recipes)
+        self._settings = settings
+        self._today = today
+        self._composer = Composer(directory)
+        # First composition of each (owner, request_id) still running: replays wait for it
+        # instead of starting a second fan-out (AIP-155).
+        self._inflight: dict[tuple[str, str], asyncio.Future[solution_pb2.Solution]] = {}
+
+    async def ComposeSolution(
+        self,
+        request: solution_service_pb2.ComposeSolutionRequest,
+        context: grpc.aio.ServicerContext[
+            solution_service_pb2.ComposeSolutionRequest,
+            solution_service_pb2.ComposeSolutionResponse,
+        ],
+    ) -> solution_service_pb2.ComposeSolutionResponse:
+        solution = None
+        async for update in self._updates(request, context.time_remaining()):
+            if isinstance(update, solution_pb2.Solution):
+                solution = update
+        return solution_service_pb2.ComposeSolutionResponse(solution=solution)
+
+    async def StreamSolution(
+        self,
+        request: solution_service_pb2.StreamSolutionRequest,
+        context: grpc.aio.ServicerContext[
+            solution_service_pb2.StreamSolutionRequest,
+            solution_service_pb2.StreamSolutionResponse,
+        ],
+    ) -> AsyncIterator[solution_service_pb2.StreamSolutionResponse]:
+        async for update in self._updates(request, context.time_remaining()):
+            if isinstance(update, solution_pb2.Solution):
+                yield solution_service_pb2.StreamSolutionResponse(solution=update)
+            else:
+                yield solution_service_pb2.StreamSolutionResponse(component=update)
+
+    async def GetSolution(
+        self,
+        request: solution_service_pb2.GetSolutionRequest,
+        context: grpc.aio.ServicerContext[
+            solution_service_pb2.GetSolutionRequest, solution_service_pb2.GetSolutionResponse
+        ],
+    ) -> solution_service_pb2.GetSolutionResponse:
+        body = await self._store.load_solution(request.solution_id) if request.solution_id else None
+        if body is None:
+            raise NotFoundError(f"solution {request.solution_id!r} not found")
+        return solution_service_pb2.GetSolutionResponse(
+            solution=solution_pb2.Solution.FromString(body)
+        )
+
+    # -- composition ----------------------------------------------------------------------
+
+    async def _updates(
+        self, request: ComposeRequest, time_remaining: float | None
+    ) -> AsyncIterator[Update]:
+        normalized = normalize(request, self._directory.kinds, self._today())
+        recipe = recipe_for_entry(self._recipes, normalized.entry_kind)
+        if recipe is None:
+            raise NoRecipeError(f"no recipe is triggered by a {normalized.entry_kind} event")
+        deadline = self._deadline(time_remaining)
+        if not normalized.request_id:
+            async for update in self._compose(recipe, normalized, deadline, None):
+                yield update
+            return
+
+        key = (normalized.entry_partner_id, normalized.request_id)
+        request_hash = _content_hash(request)
+        earlier = await self._earlier(key, request_hash)
+        if earlier is not None:
+            for update in _replay(earlier):
+                yield update
+            return
+        first: asyncio.Future[solution_pb2.Solution] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = first
+        try:
+            async for update in self._compose(recipe, normalized, deadline, request_hash):
+                if isinstance(update, solution_pb2.Solution):
+                    first.set_result(update)
+                yield update
+        finally:
+            del self._inflight[key]
+            if not first.done():
+                first.cancel()
+
+    async def _earlier(
+        self, key: tuple[str, str], request_hash: str
+    ) -> solution_pb2.Solution | None:
+        """The first answer to this request id, waiting for it if it is still running."""
+        running = self._inflight.get(key)
+        stored = await self._store.find_request(*key)
+        if stored is not None:
+            if stored.request_hash != request_hash:
+                raise RequestIdReusedError(
+                    f"request_id {key[1]!r} was used before with other content"
+                )
+            body = await self._store.load_solution(stored.solution_id)
+            return solution_pb2.Solution.FromString(body) if body else None
+        if running is None:
+            return None
+        try:
+            solution = await asyncio.shield(running)
+        except asyncio.CancelledError:
+            if running.cancelled():
+                return None  # the first attempt failed: this one composes afresh
+            raise
+        return await self._earlier(key, request_hash) if solution else None
+
+    async def _compose(
+        self,
+        recipe: Recipe,
+        normalized: NormalizedRequest,
+        deadline: float,
+        request_hash: str | None,
+    ) -> AsyncIterator[Update]:
+        entry = solution_pb2.EntrySummary(
+            partner_id=normalized.entry_partner_id, kind=normalized.entry_kind
+        )
+        async for update in self._composer.compose(recipe, normalized.trip, entry, deadline):
+            if isinstance(update, solution_pb2.Solution):
+                request = (normalized.request_id, request_hash) if request_hash else None
+                earlier = await self._store.save_solution(
+                    update.solution_id,
+                    normalized.entry_partner_id,
+                    update.fingerprint,
+                    update.SerializeToString(),
+                    request,
+                )
+                if earlier is not None:  # another replica answered this request id first
+                    body = await self._store.load_solution(earlier.solution_id)
+                    update = solution_pb2.Solution.FromString(body or b"")
+            yield update
+
+    def _deadline(self, time_remaining: float | None) -> float:
+        """The partners' deadline (monotonic): the caller's, capped, minus time to answer."""
+        s = self._settings
+        budget = (
+            min(
+                time_remaining if time_remaining is not None else s.default_deadline_s,
+                s.max_deadline_s,
+            )
+            - s.compose_reserve_s
+        )
+        if budget <= 0:
+            raise DeadlineTooShortError("the call's deadline leaves no time to ask partners")
+        return time.monotonic() + budget
+
+
+def _content_hash(request: ComposeRequest) -> str:
+    """Hash of everything but the request id; Compose and Stream requests share a layout."""
+    canonical = solution_service_pb2.ComposeSolutionRequest.FromString(request.SerializeToString())
+    canonical.ClearField("request_id")
+    return hashlib.sha256(canonical.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _replay(solution: solution_pb2.Solution) -> list[Update]:
+    return [*solution.components, solution]

@@ -1,0 +1,147 @@
+"""Gateway settings: defaults < YAML file < environment (`PSG_...`, nested with `__`).
+
+Read once at the edge (CLI) and passed down as typed objects; nothing deeper reads the
+environment.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+from adapters import PartnerConfig, RetryPolicy
+
+
+class RetrySettings(BaseModel):
+    max_attempts: int = Field(3, ge=1, le=10)
+    initial_backoff_s: float = Field(0.05, ge=0)
+    max_backoff_s: float = Field(1.0, ge=0)
+    jitter_s: float = Field(0.05, ge=0)
+
+
+class PartnerSettings(BaseModel):
+    """One partner the gateway may ask. `adapter` defaults to the bundled one for `kind`."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    kind: str
+    name: str
+    base_url: str
+    token_url: str | None = None
+    client_id: str = "partner-gateway"
+    client_secret: str
+    scope: str | None = None
+    adapter: str | None = None
+    max_connections: int = Field(100, ge=1)
+
+    def to_config(self, retry: RetrySettings) -> PartnerConfig:
+        return PartnerConfig(
+            partner_id=self.id,
+            kind=self.kind,
+            name=self.name,
+            base_url=self.base_url,
+            token_url=self.token_url or f"{self.base_url.rstrip('/')}/oauth/token",
+            client_id=self.client_id,
+            client_secret=self.client_secret,
+            scope=self.scope,
+            max_connections=self.max_connections,
+            retry=RetryPolicy(**retry.model_dump()),
+        )
+
+
+class ServerSettings(BaseModel):
+    address: str = "127.0.0.1:50051"
+    grace_period_s: float = Field(5.0, ge=0)
+    max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    keepalive_time_s: int = Field(60, ge=10)
+    keepalive_timeout_s: int = Field(20, ge=1)
+
+
+class CompositionSettings(BaseModel):
+    default_deadline_s: float = Field(5.0, gt=0)
+    """Budget when the caller sets no gRPC deadline."""
+    max_deadline_s: float = Field(30.0, gt=0)
+    """The longest the gateway waits for partners, whatever the caller's deadline."""
+    compose_reserve_s: float = Field(0.05, ge=0)
+    """Time kept back from the partners' budget to compose and answer."""
+    recipe_dirs: list[Path] = Field(default_factory=list)
+
+
+def _default_partners() -> list[PartnerSettings]:
+    """The six bundled sandbox partners on their default ports (see `partner-gateway sandbox`)."""
+    partners = [
+        ("telecom-cn", "telecom", "Dragon Mobile"),
+        ("airline-a", "airline", "Eastern Sky Airlines"),
+        ("airline-b", "airline", "Pearl River Airways"),
+        ("insurer-a", "insurer", "Harbour Mutual Insurance"),
+        ("car-a", "car_rental", "Orbit Car Rental"),
+        ("car-b", "car_rental", "Meridian Rent-a-Car"),
+    ]
+    return [
+        PartnerSettings(
+            id=pid,
+            kind=kind,
+            name=name,
+            base_url=f"http://127.0.0.1:{8401 + index}",
+            client_secret=f"sandbox-secret-{pid}",
+        )
+        for index, (pid, kind, name) in enumerate(partners)
+    ]
+
+
+class GatewaySettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PSG_", env_nested_delimiter="__", extra="forbid")
+
+    server: ServerSettings = ServerSettings()
+    composition: CompositionSettings = CompositionSettings()
+    retry: RetrySettings = RetrySettings()
+    partners: list[PartnerSettings] = Field(default_factory=_default_partners)
+    state_dir: Path = Path("state")
+    log_level: str = "INFO"
+
+    @field_validator("partners")
+    @classmethod
+    def _unique_ids(cls, partners: list[PartnerSettings]) -> list[PartnerSettings]:
+        ids = [p.id for p in partners]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"duplicate partner ids: {', '.join(duplicates)}")
+        return partners
+
+    def partner_configs(self) -> list[PartnerConfig]:
+        return [p.to_config(self.retry) for p in self.partners]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Earlier sources win: explicit arguments, then the environment, then the YAML file.
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if settings_cls.model_config.get("yaml_file"):
+            sources.append(YamlConfigSettingsSource(settings_cls))
+        return tuple(sources)
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> GatewaySettings:
+    """Settings from `config_file` (YAML, optional), overridden by `PSG_*` variables."""
+    if config_file is not None and not config_file.is_file():
+        raise FileNotFoundError(f"configuration file not found: {config_file}")
+
+    class _FromFile(GatewaySettings):
+        model_config = SettingsConfigDict(
+            **{**GatewaySettings.model_config, "yaml_file": config_file}
+        )
+
+    return _FromFile(**overrides)

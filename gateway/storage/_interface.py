@@ -1,0 +1,37 @@
+"""What the gateway keeps: solutions, and the requests that created them (AIP-155)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """A request id already used by a partner: its content hash and the solution it made."""
+
+    request_hash: str
+    solution_id: str
+
+
+class SolutionStore(Protocol):
+    async def save_solution(
+        self,
+        solution_id: str,
+        owner: str,
+        fingerprint: str,
+        body: bytes,
+        request: tuple[str, str] | None,
+    ) -> StoredRequest | None:
+        """Saves a solution, and with it `(request_id, request_hash)` if given, atomically.
+
+        When that request id is already taken for `owner`, nothing is saved and the earlier
+        request is returned, so a concurrent replay resolves to the first solution.
+        """
+        ...
+
+    async def find_request(self, owner: str, request_id: str) -> StoredRequest | None: ...
+
+    async def load_solution(self, solution_id: str) -> bytes | None: ...
+
+    async def aclose(self) -> None: ...
