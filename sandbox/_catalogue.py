@@ -55,7 +55,10 @@ def finish_offers(
     drafts: Sequence[Mapping[str, Any]],
     expires_at: str,
 ) -> list[dict[str, Any]]:
-    """Protocol offers from drafts: ids from partner + canonical request + product, cheapest first."""
+    """Protocol offers from drafts, cheapest first.
+
+    `offer_id` hashes the partner id, the canonical request and the product code.
+    """
     request_key = canonical_json(request)
     offers = [
         {

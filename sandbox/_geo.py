@@ -62,13 +62,62 @@ CHINESE_HUBS = ("CAN", "PVG", "PEK", "SZX")
 
 _ZONES: dict[str, frozenset[str]] = {
     "asia": frozenset(
-        "JP KR TH SG MY VN ID PH HK MO TW KH LA MN IN LK MV NP BN MM".split()
+        {
+            "JP",
+            "KR",
+            "TH",
+            "SG",
+            "MY",
+            "VN",
+            "ID",
+            "PH",
+            "HK",
+            "MO",
+            "TW",
+            "KH",
+            "LA",
+            "MN",
+            "IN",
+            "LK",
+            "MV",
+            "NP",
+            "BN",
+            "MM",
+        }
     ),
     "europe": frozenset(
-        "FR DE GB IT ES PT NL BE LU CH AT IE DK SE NO FI IS PL CZ HU GR HR SI SK EE LV LT".split()
+        {
+            "FR",
+            "DE",
+            "GB",
+            "IT",
+            "ES",
+            "PT",
+            "NL",
+            "BE",
+            "LU",
+            "CH",
+            "AT",
+            "IE",
+            "DK",
+            "SE",
+            "NO",
+            "FI",
+            "IS",
+            "PL",
+            "CZ",
+            "HU",
+            "GR",
+            "HR",
+            "SI",
+            "SK",
+            "EE",
+            "LV",
+            "LT",
+        }
     ),
-    "americas": frozenset("US CA MX BR AR CL PE CO".split()),
-    "oceania": frozenset("AU NZ FJ".split()),
+    "americas": frozenset({"US", "CA", "MX", "BR", "AR", "CL", "PE", "CO"}),
+    "oceania": frozenset({"AU", "NZ", "FJ"}),
 }
 
 
@@ -88,4 +137,4 @@ def distance_km(a: Airport, b: Airport) -> int:
         + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
     )
     km = 2 * 6371.0 * math.asin(math.sqrt(h))
-    return int(round(km / 10.0)) * 10
+    return round(km / 10.0) * 10

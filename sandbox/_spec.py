@@ -53,10 +53,10 @@ class PartnerSpec:
     partner_id: str
     kind: str
     name: str
-    brand: Brand = Brand()
+    brand: Brand = field(default_factory=Brand)
     # Left out of the hash: a mapping is not hashable, and the id already identifies a spec.
     clients: Mapping[str, str] | None = field(default=None, hash=False)
-    knobs: Knobs = Knobs()
+    knobs: Knobs = field(default_factory=Knobs)
     catalogue: Catalogue | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:

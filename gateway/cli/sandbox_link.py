@@ -22,7 +22,7 @@ def link_to_sandbox(settings: GatewaySettings, cluster: SandboxCluster) -> Gatew
             base_url=running.base_url,
             token_url=running.token_url,
             client_id="partner-gateway",
-            client_secret=running.spec.clients["partner-gateway"],
+            client_secret=running.spec.client_secrets["partner-gateway"],
         )
         for pid, running in cluster.partners.items()
     }

@@ -77,7 +77,7 @@ class _Trip:
 def _block_minutes(km: int, eastbound: bool) -> int:
     # ~820 km/h plus taxi and climb; tail winds make eastbound legs shorter.
     minutes = (km / 820 * 60 + 35) * (0.94 if eastbound else 1.06)
-    return int(round(minutes / 5)) * 5
+    return round(minutes / 5) * 5
 
 
 def _eastbound(a: Airport, b: Airport) -> bool:

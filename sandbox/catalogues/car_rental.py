@@ -8,7 +8,6 @@ and cannot rent premium cars. Prices include the station's sales tax as `tax`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from sandbox._fields import read_date, read_int, read_str, require_date_order
@@ -43,9 +42,7 @@ class CarRentalCatalogue:
         if age < _MIN_AGE or days > _MAX_DAYS:
             return []
         return [
-            self._offer(car, location, station, days, age)
-            for car in CLASSES
-            if age >= car.min_age
+            self._offer(car, location, station, days, age) for car in CLASSES if age >= car.min_age
         ]
 
     def _offer(

@@ -114,9 +114,7 @@ class InsurerCatalogue:
 
     def _offer(self, plan: _Plan, zone: str, days: int, ages: list[int]) -> dict[str, Any]:
         per_day = plan.daily[zone] * _rated_days(days)
-        premium = sum(
-            (max(plan.minimum, per_day * _age_factor(age)) for age in ages), Decimal(0)
-        )
+        premium = sum((max(plan.minimum, per_day * _age_factor(age)) for age in ages), Decimal(0))
         base = quantize(premium * self._brand.price_factor, _CURRENCY)
         code = f"{self._brand.code}-TRV-{plan.name[:4].upper()}-{zone.upper()}"
         return {

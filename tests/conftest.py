@@ -1,0 +1,68 @@
+"""Session-wide sandbox partners and gateway on loopback (port 0), reset between tests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import grpc
+import pytest
+
+from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.runtime import RunningGateway, running_gateway
+from gateway.settings import GatewaySettings, RetrySettings
+from partnergateway.v1 import solution_service_pb2_grpc
+from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
+from tests.support import SandboxControl
+
+# Fast sandbox partners for the suite; the demo keeps the realistic default latencies.
+TEST_LATENCY_MS = 5
+
+
+@pytest.fixture(scope="session")
+async def sandbox() -> AsyncIterator[SandboxCluster]:
+    async with await start_sandbox(DEFAULT_PARTNERS) as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="session")
+async def control(sandbox: SandboxCluster) -> AsyncIterator[SandboxControl]:
+    control = SandboxControl({pid: p.base_url for pid, p in sandbox.partners.items()})
+    yield control
+    await control.aclose()
+
+
+@pytest.fixture(scope="session")
+def gateway_settings(sandbox: SandboxCluster, tmp_path_factory: pytest.TempPathFactory) -> GatewaySettings:
+    base = GatewaySettings(
+        state_dir=Path(tmp_path_factory.mktemp("state")),
+        # Short backoff keeps retry tests quick; the policy is the same.
+        retry=RetrySettings(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05, jitter_s=0.01),
+    )
+    return link_to_sandbox(base, sandbox)
+
+
+@pytest.fixture(scope="session")
+async def gateway(gateway_settings: GatewaySettings) -> AsyncIterator[RunningGateway]:
+    async with running_gateway(gateway_settings, "127.0.0.1:0") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def channel(gateway: RunningGateway) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(gateway.target) as channel:
+        yield channel
+
+
+@pytest.fixture
+async def stub(
+    channel: grpc.aio.Channel, control: SandboxControl
+) -> AsyncIterator[solution_service_pb2_grpc.SolutionServiceStub]:
+    """The gateway's client stub, with every sandbox partner fast, healthy and its ledger empty."""
+    for pid in control.base_urls:
+        await control.set_knobs(
+            pid, latency_ms=TEST_LATENCY_MS, latency_jitter_ms=0, error_rate=0.0, outage=False,
+            fail_next=[],
+        )
+    await control.clear_ledgers()
+    yield solution_service_pb2_grpc.SolutionServiceStub(channel)

@@ -1,0 +1,25 @@
+"""The command line as a person runs it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+
+def test_demo_once_json_prints_four_identical_complete_solutions() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--once", "--json"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    solutions = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert [s["entry"] for s in solutions] == ["roaming", "flight", "insurance", "car"]
+    assert len({s["fingerprint"] for s in solutions}) == 1
+    for solution in solutions:
+        assert [c["kind"] for c in solution["components"]] == ["connectivity", "flight", "insurance", "car"]
+        assert all(c["status"] == "ok" for c in solution["components"])
+        for c in solution["components"]:
+            assert set(c["price"]) == {"currency_code", "units", "nanos"}
+        assert solution["totals"]

@@ -1,0 +1,142 @@
+"""Bad input is refused before any partner is asked; request ids make replays safe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import grpc
+import pytest
+
+from gateway.cli.journey import Person, TripPlan, compose_request
+from partnergateway.v1 import solution_service_pb2, solution_service_pb2_grpc
+from tests.support import SandboxControl, error_info, rich_status, violated_fields
+
+TODAY = datetime.now(UTC).date()
+PLAN = TripPlan.sample(TODAY)
+
+
+async def refused(
+    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    request: solution_service_pb2.ComposeSolutionRequest,
+) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await stub.ComposeSolution(request, timeout=5)
+    return caught.value
+
+
+async def assert_no_partner_called(control: SandboxControl) -> None:
+    for partner_id in control.base_urls:
+        assert await control.count(partner_id, "quote") == 0, partner_id
+
+
+def _request(kind: str = "roaming", plan: TripPlan = PLAN) -> solution_service_pb2.ComposeSolutionRequest:
+    return compose_request(kind, plan)
+
+
+def _unknown_region() -> solution_service_pb2.ComposeSolutionRequest:
+    request = _request("roaming")
+    request.entry.roaming.destination_region_code = "ZZ"
+    return request
+
+
+def _return_before_departure() -> solution_service_pb2.ComposeSolutionRequest:
+    return _request("flight", TripPlan("JP", "NRT", PLAN.depart, PLAN.depart - timedelta(days=1)))
+
+
+def _ten_travellers() -> solution_service_pb2.ComposeSolutionRequest:
+    people = tuple(Person("Wei", "Li", TODAY.replace(year=TODAY.year - 30)) for _ in range(10))
+    return _request("insurance", TripPlan("JP", "NRT", PLAN.depart, PLAN.back, people))
+
+
+def _empty_entry() -> solution_service_pb2.ComposeSolutionRequest:
+    request = _request()
+    request.ClearField("entry")
+    return request
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (_unknown_region, "entry.roaming.destination_region_code"),
+        (_return_before_departure, "entry.flight.return_date"),
+        (_ten_travellers, "travellers"),
+        (_empty_entry, "entry"),
+    ],
+)
+async def test_invalid_input_is_refused_with_field_violations(
+    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    control: SandboxControl,
+    build: object,
+    field: str,
+) -> None:
+    assert callable(build)
+    error = await refused(stub, build())
+
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    status = rich_status(error)
+    assert error_info(status).reason == "INVALID_REQUEST"
+    assert field in violated_fields(status)
+    await assert_no_partner_called(control)
+
+
+async def test_every_problem_is_reported_at_once(
+    stub: solution_service_pb2_grpc.SolutionServiceStub,
+) -> None:
+    request = _request("flight")
+    request.entry.flight.origin_airport = "XXX"
+    request.travellers[0].given_name = ""
+    request.language_code = "not a tag!"
+
+    status = rich_status(await refused(stub, request))
+
+    assert {"entry.flight.origin_airport", "travellers[0].given_name", "language_code"} <= (
+        violated_fields(status)
+    )
+
+
+async def test_entry_partner_must_be_registered_and_of_the_right_kind(
+    stub: solution_service_pb2_grpc.SolutionServiceStub,
+) -> None:
+    wrong_kind = compose_request("flight", PLAN, partner_id="car-a")
+    unknown = compose_request("flight", PLAN, partner_id="airline-zz")
+
+    for request in (wrong_kind, unknown):
+        status = rich_status(await refused(stub, request))
+        assert "entry.partner_id" in violated_fields(status)
+
+
+async def test_replay_returns_the_first_solution_and_asks_no_partner(
+    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
+) -> None:
+    request = compose_request("roaming", PLAN, request_id="replay-1")
+    first = await stub.ComposeSolution(request, timeout=10)
+    await control.clear_ledgers()
+
+    again = await stub.ComposeSolution(request, timeout=10)
+
+    assert again.solution == first.solution
+    await assert_no_partner_called(control)
+
+
+async def test_concurrent_replays_share_one_composition(
+    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
+) -> None:
+    import asyncio
+
+    request = compose_request("car", PLAN, request_id="replay-concurrent")
+    answers = await asyncio.gather(*(stub.ComposeSolution(request, timeout=10) for _ in range(5)))
+
+    assert len({a.solution.solution_id for a in answers}) == 1
+    assert await control.count("airline-a", "quote") == 1
+
+
+async def test_request_id_reused_with_other_content_is_refused(
+    stub: solution_service_pb2_grpc.SolutionServiceStub,
+) -> None:
+    await stub.ComposeSolution(compose_request("roaming", PLAN, request_id="reuse-1"), timeout=10)
+    other = TripPlan("TH", "BKK", PLAN.depart, PLAN.back)
+
+    error = await refused(stub, compose_request("roaming", other, request_id="reuse-1"))
+
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert error_info(rich_status(error)).reason == "REQUEST_ID_REUSED"
