@@ -114,14 +114,22 @@ class PartnerHttpClient:
             return response
         except AdapterError:
             raise
-        except httpx2.TimeoutException as exc:
-            raise PartnerTimeout(self.partner_id, f"timed out: {exc}") from exc
         except (httpx2.TransportError, aiohttp.ClientError, OSError) as exc:
-            raise PartnerUnavailable(self.partner_id, f"connection failed: {exc}") from exc
+            raise self._transport_error(exc, "call") from exc
         except OAuthError as exc:
             raise PartnerAuthError(self.partner_id, f"token refused: {exc.error}") from exc
         except httpx2.HTTPError as exc:
             raise PartnerUnavailable(self.partner_id, f"HTTP failure: {exc}") from exc
+
+    def _transport_error(self, exc: BaseException, what: str) -> AdapterError:
+        """A timeout only when something really timed out: httpx-aiohttp reports a refused
+        connection as `ConnectTimeout`, so the aiohttp cause decides."""
+        cause = exc.__cause__ or exc
+        if isinstance(cause, TimeoutError) or (
+            isinstance(exc, httpx2.TimeoutException) and not isinstance(cause, aiohttp.ClientError)
+        ):
+            return PartnerTimeout(self.partner_id, f"{what} timed out")
+        return PartnerUnavailable(self.partner_id, f"{what} unreachable: {cause}")
 
     # -- tokens ---------------------------------------------------------------------------
 
@@ -147,10 +155,8 @@ class PartnerHttpClient:
             await self._oauth.fetch_token()
         except AdapterError:
             raise
-        except httpx2.TimeoutException as exc:
-            raise PartnerTimeout(self.partner_id, "token endpoint timed out") from exc
         except (httpx2.TransportError, aiohttp.ClientError, OSError) as exc:
-            raise PartnerUnavailable(self.partner_id, f"token endpoint unreachable: {exc}") from exc
+            raise self._transport_error(exc, "token endpoint") from exc
         except OAuthError as exc:
             raise PartnerAuthError(self.partner_id, f"token refused: {exc.error}") from exc
         except (ValueError, KeyError) as exc:

@@ -29,7 +29,7 @@ def build_retrying(policy: RetryPolicy, deadline: float) -> AsyncRetrying:
     `time.monotonic()` instant). A partner's `Retry-After` lengthens the wait, never shortens it.
     """
     backoff = wait_exponential_jitter(
-        initial=policy.initial_backoff_s, max=policy.max_backoff_s, jitter=policy.jitter_s
+        multiplier=policy.initial_backoff_s, max=policy.max_backoff_s, jitter=policy.jitter_s
     )
 
     def wait(state: RetryCallState) -> float:

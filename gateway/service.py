@@ -48,7 +48,7 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         self._composer = Composer(directory)
         # First composition of each (owner, request_id) still running: replays wait for it
         # instead of starting a second fan-out (AIP-155).
-        self._inflight: dict[tuple[str, str], asyncio.Future[solution_pb2.Solution]] = {}
+        self._inflight: dict[tuple[str, str], asyncio.Future[None]] = {}
 
     async def ComposeSolution(
         self,
@@ -109,45 +109,44 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
 
         key = (normalized.entry_partner_id, normalized.request_id)
         request_hash = _content_hash(request)
-        earlier = await self._earlier(key, request_hash)
-        if earlier is not None:
-            for update in _replay(earlier):
-                yield update
-            return
-        first: asyncio.Future[solution_pb2.Solution] = asyncio.get_running_loop().create_future()
+        while (running := self._inflight.get(key)) is not None:
+            # A replay while the first is still composing waits for it (AIP-155); if the
+            # first fails, the next in line composes afresh.
+            try:
+                await asyncio.shield(running)
+            except asyncio.CancelledError:
+                if not running.cancelled():
+                    raise
+        # Registered before the first await below, so concurrent replays always find it.
+        first: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._inflight[key] = first
         try:
+            earlier = await self._earlier(key, request_hash)
+            if earlier is not None:
+                for update in _replay(earlier):
+                    yield update
+                first.set_result(None)
+                return
             async for update in self._compose(recipe, normalized, deadline, request_hash):
                 if isinstance(update, solution_pb2.Solution):
-                    first.set_result(update)
+                    first.set_result(None)
                 yield update
         finally:
-            del self._inflight[key]
+            self._inflight.pop(key, None)
             if not first.done():
                 first.cancel()
 
     async def _earlier(
         self, key: tuple[str, str], request_hash: str
     ) -> solution_pb2.Solution | None:
-        """The first answer to this request id, waiting for it if it is still running."""
-        running = self._inflight.get(key)
+        """The solution stored for this request id, if any; other content is an error."""
         stored = await self._store.find_request(*key)
-        if stored is not None:
-            if stored.request_hash != request_hash:
-                raise RequestIdReusedError(
-                    f"request_id {key[1]!r} was used before with other content"
-                )
-            body = await self._store.load_solution(stored.solution_id)
-            return solution_pb2.Solution.FromString(body) if body else None
-        if running is None:
+        if stored is None:
             return None
-        try:
-            solution = await asyncio.shield(running)
-        except asyncio.CancelledError:
-            if running.cancelled():
-                return None  # the first attempt failed: this one composes afresh
-            raise
-        return await self._earlier(key, request_hash) if solution else None
+        if stored.request_hash != request_hash:
+            raise RequestIdReusedError(f"request_id {key[1]!r} was used before with other content")
+        body = await self._store.load_solution(stored.solution_id)
+        return solution_pb2.Solution.FromString(body) if body else None
 
     async def _compose(
         self,

@@ -44,6 +44,7 @@ class CarClass:
     """A car class: ACRISS category letters, seats, price multiple and example models."""
 
     name: str
+    title: str
     acriss: str  # first two ACRISS letters; transmission and fuel letters are added per car
     seats: int
     factor: Decimal
@@ -55,6 +56,7 @@ class CarClass:
 CLASSES: tuple[CarClass, ...] = (
     CarClass(
         "economy",
+        "Economy",
         "EC",
         5,
         Decimal("1.00"),
@@ -71,6 +73,7 @@ CLASSES: tuple[CarClass, ...] = (
     ),
     CarClass(
         "compact",
+        "Compact",
         "CD",
         5,
         Decimal("1.20"),
@@ -87,6 +90,7 @@ CLASSES: tuple[CarClass, ...] = (
     ),
     CarClass(
         "intermediate",
+        "Intermediate",
         "ID",
         5,
         Decimal("1.45"),
@@ -102,6 +106,7 @@ CLASSES: tuple[CarClass, ...] = (
     ),
     CarClass(
         "suv",
+        "SUV",
         "IF",
         5,
         Decimal("1.80"),
@@ -117,6 +122,7 @@ CLASSES: tuple[CarClass, ...] = (
     ),
     CarClass(
         "minivan",
+        "Minivan",
         "FV",
         7,
         Decimal("2.10"),
@@ -132,6 +138,7 @@ CLASSES: tuple[CarClass, ...] = (
     ),
     CarClass(
         "premium",
+        "Premium",
         "PD",
         5,
         Decimal("2.60"),

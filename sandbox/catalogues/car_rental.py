@@ -62,7 +62,7 @@ class CarRentalCatalogue:
         code = f"{self._brand.code}-{location}-{acriss}"
         return {
             "product_code": code,
-            "title": f"{car.name.capitalize()} ({model} or similar), {days} days at {location}",
+            "title": f"{car.title} ({model} or similar), {days} days at {location}",
             "price": money(station.currency, base, base * station.tax_rate),
             "rating": product_rating(self._brand, code),
             "details": {

@@ -55,7 +55,7 @@ async def test_sample_trip_gives_four_ok_components_with_money_and_expiry(
 def trips(draw: st.DrawFn) -> TripPlan:
     region, airport = draw(st.sampled_from(DESTINATIONS))
     depart = TODAY + timedelta(days=draw(st.integers(1, 300)))
-    back = depart + timedelta(days=draw(st.integers(0, 30)))
+    back = depart + timedelta(days=draw(st.integers(1, 30)))  # at least one night away
     people = draw(
         st.lists(
             st.builds(

@@ -84,7 +84,7 @@ async def test_429_with_retry_after_is_retried(
 ) -> None:
     await control.set_knobs(
         "telecom-cn",
-        fail_next=[{"operation": "quote", "status": 429, "count": 1, "retry_after_s": 0.1}],
+        fail_next=[{"operation": "quote", "status": 429, "count": 1, "retry_after_s": 1}],
     )
 
     solution = await compose(stub, compose_request("roaming", PLAN))
