@@ -13,7 +13,7 @@ from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings, RetrySettings
 from partnergateway.v1 import solution_service_pb2_grpc
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
-from tests.support import SandboxControl
+from tests.support import SandboxControl, Stub
 
 # Fast sandbox partners for the suite; the demo keeps the realistic default latencies.
 TEST_LATENCY_MS = 5
@@ -33,11 +33,15 @@ async def control(sandbox: SandboxCluster) -> AsyncIterator[SandboxControl]:
 
 
 @pytest.fixture(scope="session")
-def gateway_settings(sandbox: SandboxCluster, tmp_path_factory: pytest.TempPathFactory) -> GatewaySettings:
+def gateway_settings(
+    sandbox: SandboxCluster, tmp_path_factory: pytest.TempPathFactory
+) -> GatewaySettings:
     base = GatewaySettings(
         state_dir=Path(tmp_path_factory.mktemp("state")),
         # Short backoff keeps retry tests quick; the policy is the same.
-        retry=RetrySettings(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05, jitter_s=0.01),
+        retry=RetrySettings(
+            max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05, jitter_s=0.01
+        ),
     )
     return link_to_sandbox(base, sandbox)
 
@@ -55,14 +59,17 @@ async def channel(gateway: RunningGateway) -> AsyncIterator[grpc.aio.Channel]:
 
 
 @pytest.fixture
-async def stub(
-    channel: grpc.aio.Channel, control: SandboxControl
-) -> AsyncIterator[solution_service_pb2_grpc.SolutionServiceStub]:
+async def stub(channel: grpc.aio.Channel, control: SandboxControl) -> Stub:
     """The gateway's client stub, with every sandbox partner fast, healthy and its ledger empty."""
     for pid in control.base_urls:
         await control.set_knobs(
-            pid, latency_ms=TEST_LATENCY_MS, latency_jitter_ms=0, error_rate=0.0, outage=False,
+            pid,
+            latency_ms=TEST_LATENCY_MS,
+            latency_jitter_ms=0,
+            error_rate=0.0,
+            outage=False,
             fail_next=[],
         )
     await control.clear_ledgers()
-    yield solution_service_pb2_grpc.SolutionServiceStub(channel)
+    stub: Stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
+    return stub

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import grpc
 import httpx2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-import grpc
+if TYPE_CHECKING:
+    # Only the type stubs know the async flavour; at run time it is the same stub class.
+    from partnergateway.v1.solution_service_pb2_grpc import SolutionServiceAsyncStub
+
+    Stub = SolutionServiceAsyncStub
+else:
+    Stub = Any
 
 
 class SandboxControl:
@@ -51,7 +58,7 @@ class SandboxControl:
 
 
 def rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status:
-    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    status: status_pb2.Status | None = rpc_status.from_call(error)  # type: ignore[arg-type]
     assert status is not None, "the error carries no google.rpc.Status"
     return status
 

@@ -21,7 +21,9 @@ def test_every_rpc_has_a_handler_and_every_handler_an_rpc() -> None:
     service = solution_service_pb2.DESCRIPTOR.services_by_name["SolutionService"]
     rpcs = {method.name for method in service.methods}
     handlers = {
-        name for name in vars(SolutionService) if name[:1].isupper() and callable(getattr(SolutionService, name))
+        name
+        for name in vars(SolutionService)
+        if name[:1].isupper() and callable(getattr(SolutionService, name))
     }
     assert rpcs == handlers
 
@@ -30,7 +32,9 @@ def test_generated_code_matches_the_proto_files(tmp_path: Path) -> None:
     for generated in protogen.generate(tmp_path):
         committed = protogen.PACKAGE_DIR / generated.name
         assert committed.exists(), f"{committed} is missing: run `make proto`"
-        assert committed.read_bytes() == generated.read_bytes(), f"{committed.name} is stale: run `make proto`"
+        assert committed.read_bytes() == generated.read_bytes(), (
+            f"{committed.name} is stale: run `make proto`"
+        )
 
 
 def test_buf_lint_passes() -> None:
@@ -39,6 +43,8 @@ def test_buf_lint_passes() -> None:
         if os.environ.get("CI"):
             pytest.fail("buf is not installed; `make test` installs it with npm")
         pytest.skip("buf not installed (run `make install`)")
-    result = subprocess.run([str(buf), "lint"], cwd=ROOT, capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [str(buf), "lint"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert shutil.which("node") is not None

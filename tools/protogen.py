@@ -50,7 +50,9 @@ def generate(out_dir: Path) -> list[Path]:
     if protoc.main(args) != 0:
         raise RuntimeError(f"protoc failed: {' '.join(args)}")
     return sorted(
-        p for p in (out_dir / "partnergateway" / "v1").iterdir() if p.name.endswith(GENERATED_SUFFIXES)
+        p
+        for p in (out_dir / "partnergateway" / "v1").iterdir()
+        if p.name.endswith(GENERATED_SUFFIXES)
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -25,38 +24,53 @@ from tests.support import SandboxControl
 QUOTE = QuoteRequest(
     component="flight",
     params={
-        "origin": "PVG", "destination": "NRT", "depart_date": "2030-03-01",
-        "return_date": "2030-03-08", "adults": 2, "children": 0, "cabin": "economy",
+        "origin": "PVG",
+        "destination": "NRT",
+        "depart_date": "2030-03-01",
+        "return_date": "2030-03-08",
+        "adults": 2,
+        "children": 0,
+        "cabin": "economy",
     },
 )
 FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.02, jitter_s=0.0)
 
 
-def config_for(sandbox: SandboxCluster, partner_id: str = "airline-a", **changes: object) -> PartnerConfig:
+def config_for(
+    sandbox: SandboxCluster, partner_id: str = "airline-a", **changes: object
+) -> PartnerConfig:
     running = sandbox.partners[partner_id]
     values: dict[str, object] = {
-        "partner_id": partner_id, "kind": running.spec.kind, "name": running.spec.name,
-        "base_url": running.base_url, "token_url": running.token_url,
+        "partner_id": partner_id,
+        "kind": running.spec.kind,
+        "name": running.spec.name,
+        "base_url": running.base_url,
+        "token_url": running.token_url,
         "client_id": "partner-gateway",
-        "client_secret": running.spec.client_secrets["partner-gateway"], "retry": FAST,
+        "client_secret": running.spec.client_secrets["partner-gateway"],
+        "retry": FAST,
     }
     values.update(changes)
     return PartnerConfig(**values)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-async def fresh(control: SandboxControl) -> AsyncIterator[SandboxControl]:
+async def fresh(control: SandboxControl) -> SandboxControl:
     for pid in control.base_urls:
-        await control.set_knobs(pid, latency_ms=TEST_LATENCY_MS, outage=False, fail_next=[], error_rate=0.0)
+        await control.set_knobs(
+            pid, latency_ms=TEST_LATENCY_MS, outage=False, fail_next=[], error_rate=0.0
+        )
     await control.clear_ledgers()
-    yield control
+    return control
 
 
 def soon(seconds: float = 5.0) -> float:
     return time.monotonic() + seconds
 
 
-async def test_quote_parses_offers_with_exact_prices(sandbox: SandboxCluster, fresh: SandboxControl) -> None:
+async def test_quote_parses_offers_with_exact_prices(
+    sandbox: SandboxCluster, fresh: SandboxControl
+) -> None:
     adapter = create_adapter(config_for(sandbox))
     try:
         offers = await adapter.quote(QUOTE, deadline=soon())
@@ -77,7 +91,7 @@ async def test_a_401_fetches_one_new_token_and_retries_once(
     try:
         await adapter.quote(QUOTE, deadline=soon())
         # Spoil the cached token as if the partner had rotated its keys.
-        adapter._http._oauth.token["access_token"] = "spoiled"  # noqa: SLF001 - the seam under test
+        adapter._http._oauth.token["access_token"] = "spoiled"
         await adapter.quote(QUOTE, deadline=soon())
     finally:
         await adapter.aclose()

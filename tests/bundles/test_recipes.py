@@ -10,8 +10,12 @@ import pytest
 from bundles import RecipeError, TravellerFacts, Trip, load_recipe, load_recipes, recipe_for_entry
 
 TRIP = Trip(
-    home_region="CN", origin_airport="PVG", destination_region="JP", destination_airport="NRT",
-    depart_date=date(2030, 3, 1), return_date=date(2030, 3, 8),
+    home_region="CN",
+    origin_airport="PVG",
+    destination_region="JP",
+    destination_airport="NRT",
+    depart_date=date(2030, 3, 1),
+    return_date=date(2030, 3, 8),
     travellers=(
         TravellerFacts(age=40, driver=True, residence_region="CN"),
         TravellerFacts(age=19, driver=True, residence_region="CN"),
@@ -24,7 +28,8 @@ def test_travel_abroad_is_triggered_by_all_four_entries() -> None:
     recipes = load_recipes()
     for kind in ("roaming", "flight", "insurance", "car"):
         recipe = recipe_for_entry(recipes, kind)
-        assert recipe is not None and recipe.ref == "travel_abroad@1"
+        assert recipe is not None
+        assert recipe.ref == "travel_abroad@1"
     assert recipe_for_entry(recipes, "hotel") is None
 
 
@@ -33,13 +38,19 @@ def test_parameters_derive_from_the_trip() -> None:
     params = {c.kind: c.derive(TRIP) for c in recipe.components}
 
     assert params["connectivity"] == {
-        "home_region": "CN", "destination_region": "JP", "start_date": "2030-03-01",
-        "end_date": "2030-03-08", "lines": 3,
+        "home_region": "CN",
+        "destination_region": "JP",
+        "start_date": "2030-03-01",
+        "end_date": "2030-03-08",
+        "lines": 3,
     }
-    assert params["flight"]["adults"] == 2 and params["flight"]["children"] == 1
+    assert params["flight"]["adults"] == 2
+    assert params["flight"]["children"] == 1
     assert [p["age"] for p in params["insurance"]["insured"]] == [40, 19, 7]
     assert params["car"] == {
-        "pickup_location": "NRT", "pickup_date": "2030-03-01", "return_date": "2030-03-08",
+        "pickup_location": "NRT",
+        "pickup_date": "2030-03-01",
+        "return_date": "2030-03-08",
         "driver_age": 40,
     }
     assert TRIP.days == 8
@@ -65,6 +76,8 @@ def test_a_typo_in_a_recipe_fails_at_load_time(tmp_path: Path) -> None:
 
 def test_unknown_recipe_keys_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "extra.yaml"
-    path.write_text("name: extra\nversion: 1\ntitle: X\ntriggers: []\ncomponents: []\nsurprise: 1\n")
+    path.write_text(
+        "name: extra\nversion: 1\ntitle: X\ntriggers: []\ncomponents: []\nsurprise: 1\n"
+    )
     with pytest.raises(RecipeError):
         load_recipe(path)

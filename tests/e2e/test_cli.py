@@ -10,7 +10,10 @@ import sys
 def test_demo_once_json_prints_four_identical_complete_solutions() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gateway", "demo", "--once", "--json"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
     assert result.returncode == 0, result.stderr
@@ -18,7 +21,12 @@ def test_demo_once_json_prints_four_identical_complete_solutions() -> None:
     assert [s["entry"] for s in solutions] == ["roaming", "flight", "insurance", "car"]
     assert len({s["fingerprint"] for s in solutions}) == 1
     for solution in solutions:
-        assert [c["kind"] for c in solution["components"]] == ["connectivity", "flight", "insurance", "car"]
+        assert [c["kind"] for c in solution["components"]] == [
+            "connectivity",
+            "flight",
+            "insurance",
+            "car",
+        ]
         assert all(c["status"] == "ok" for c in solution["components"])
         for c in solution["components"]:
             assert set(c["price"]) == {"currency_code", "units", "nanos"}

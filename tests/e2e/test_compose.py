@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.cli.journey import ENTRY_KINDS, Person, TripPlan, compose_request
-from partnergateway.v1 import solution_pb2, solution_service_pb2, solution_service_pb2_grpc
-from tests.support import SandboxControl
+from partnergateway.v1 import solution_pb2, solution_service_pb2
+from tests.support import SandboxControl, Stub
 
 OK = solution_pb2.COMPONENT_STATUS_OK
 TODAY = datetime.now(UTC).date()
@@ -19,12 +19,13 @@ DESTINATIONS = [("JP", "NRT"), ("TH", "BKK"), ("FR", "CDG"), ("US", "LAX")]
 
 
 async def compose(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
     request: solution_service_pb2.ComposeSolutionRequest,
-    timeout: float = 10,
+    wait_s: float = 10,
 ) -> solution_pb2.Solution:
-    response = await stub.ComposeSolution(request, timeout=timeout)
-    return response.solution
+    response = await stub.ComposeSolution(request, timeout=wait_s)
+    solution: solution_pb2.Solution = response.solution
+    return solution
 
 
 def component(solution: solution_pb2.Solution, kind: str) -> solution_pb2.Component:
@@ -32,7 +33,7 @@ def component(solution: solution_pb2.Solution, kind: str) -> solution_pb2.Compon
 
 
 async def test_sample_trip_gives_four_ok_components_with_money_and_expiry(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
 ) -> None:
     solution = await compose(stub, compose_request("roaming", TripPlan.sample(TODAY)))
 
@@ -43,7 +44,8 @@ async def test_sample_trip_gives_four_ok_components_with_money_and_expiry(
     assert flight.offer.price.total.currency_code == "CNY"
     assert component(solution, "car").offer.price.total.currency_code == "JPY"
     assert {m.currency_code for m in solution.totals} == {"CNY", "JPY"}
-    assert solution.trip.destination_airport == "NRT" and solution.trip.days == 8
+    assert solution.trip.destination_airport == "NRT"
+    assert solution.trip.days == 8
     earliest = min(c.offer.expire_time.ToNanoseconds() for c in solution.components)
     assert solution.expire_time.ToNanoseconds() == earliest
     for c in solution.components:
@@ -74,11 +76,11 @@ def trips(draw: st.DrawFn) -> TripPlan:
     return TripPlan(region, airport, depart, back, tuple(people))
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(plan=trips())
-async def test_every_entry_gives_the_same_solution(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, plan: TripPlan
-) -> None:
+async def test_every_entry_gives_the_same_solution(stub: Stub, plan: TripPlan) -> None:
     solutions = [await compose(stub, compose_request(kind, plan)) for kind in ENTRY_KINDS]
 
     assert len({s.fingerprint for s in solutions}) == 1
@@ -87,7 +89,9 @@ async def test_every_entry_gives_the_same_solution(
         assert other.trip == first.trip
         for mine, theirs in zip(first.components, other.components, strict=True):
             assert (mine.kind, mine.status, mine.offer.offer_id) == (
-                theirs.kind, theirs.status, theirs.offer.offer_id,
+                theirs.kind,
+                theirs.status,
+                theirs.offer.offer_id,
             )
             assert mine.offer.price == theirs.offer.price
         assert other.totals == first.totals
@@ -103,11 +107,13 @@ async def test_every_entry_gives_the_same_solution(
 
 
 async def test_no_driver_means_no_car_and_no_car_partner_called(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
+    stub: Stub, control: SandboxControl
 ) -> None:
     plan = TripPlan.sample(TODAY)
     passengers = tuple(Person(p.given_name, p.family_name, p.birth_date) for p in plan.travellers)
-    plan = TripPlan(plan.destination_region, plan.destination_airport, plan.depart, plan.back, passengers)
+    plan = TripPlan(
+        plan.destination_region, plan.destination_airport, plan.depart, plan.back, passengers
+    )
 
     solution = await compose(stub, compose_request("flight", plan))
 
@@ -119,7 +125,7 @@ async def test_no_driver_means_no_car_and_no_car_partner_called(
 
 
 async def test_the_entry_partner_gets_no_favour(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
 ) -> None:
     plan = TripPlan.sample(TODAY)
     via_a = await compose(stub, compose_request("flight", plan, "airline-a"))
@@ -130,10 +136,12 @@ async def test_the_entry_partner_gets_no_favour(
 
 
 async def test_stream_sends_each_component_then_the_solution(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
 ) -> None:
     request = compose_request("insurance", TripPlan.sample(TODAY))
-    stream_request = solution_service_pb2.StreamSolutionRequest.FromString(request.SerializeToString())
+    stream_request = solution_service_pb2.StreamSolutionRequest.FromString(
+        request.SerializeToString()
+    )
 
     updates = [u async for u in stub.StreamSolution(stream_request, timeout=10)]
 
@@ -144,7 +152,7 @@ async def test_stream_sends_each_component_then_the_solution(
 
 
 async def test_get_solution_returns_what_compose_returned(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
 ) -> None:
     solution = await compose(stub, compose_request("car", TripPlan.sample(TODAY)))
 
@@ -156,7 +164,7 @@ async def test_get_solution_returns_what_compose_returned(
 
 
 async def test_get_unknown_solution_is_not_found(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
 ) -> None:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
         await stub.GetSolution(solution_service_pb2.GetSolutionRequest(solution_id="sol_nope"))

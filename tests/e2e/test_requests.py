@@ -8,15 +8,15 @@ import grpc
 import pytest
 
 from gateway.cli.journey import Person, TripPlan, compose_request
-from partnergateway.v1 import solution_service_pb2, solution_service_pb2_grpc
-from tests.support import SandboxControl, error_info, rich_status, violated_fields
+from partnergateway.v1 import solution_service_pb2
+from tests.support import SandboxControl, Stub, error_info, rich_status, violated_fields
 
 TODAY = datetime.now(UTC).date()
 PLAN = TripPlan.sample(TODAY)
 
 
 async def refused(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
     request: solution_service_pb2.ComposeSolutionRequest,
 ) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -29,7 +29,9 @@ async def assert_no_partner_called(control: SandboxControl) -> None:
         assert await control.count(partner_id, "quote") == 0, partner_id
 
 
-def _request(kind: str = "roaming", plan: TripPlan = PLAN) -> solution_service_pb2.ComposeSolutionRequest:
+def _request(
+    kind: str = "roaming", plan: TripPlan = PLAN
+) -> solution_service_pb2.ComposeSolutionRequest:
     return compose_request(kind, plan)
 
 
@@ -64,7 +66,7 @@ def _empty_entry() -> solution_service_pb2.ComposeSolutionRequest:
     ],
 )
 async def test_invalid_input_is_refused_with_field_violations(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
     control: SandboxControl,
     build: object,
     field: str,
@@ -80,7 +82,7 @@ async def test_invalid_input_is_refused_with_field_violations(
 
 
 async def test_every_problem_is_reported_at_once(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
 ) -> None:
     request = _request("flight")
     request.entry.flight.origin_airport = "XXX"
@@ -95,7 +97,7 @@ async def test_every_problem_is_reported_at_once(
 
 
 async def test_entry_partner_must_be_registered_and_of_the_right_kind(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
 ) -> None:
     wrong_kind = compose_request("flight", PLAN, partner_id="car-a")
     unknown = compose_request("flight", PLAN, partner_id="airline-zz")
@@ -106,7 +108,7 @@ async def test_entry_partner_must_be_registered_and_of_the_right_kind(
 
 
 async def test_replay_returns_the_first_solution_and_asks_no_partner(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
+    stub: Stub, control: SandboxControl
 ) -> None:
     request = compose_request("roaming", PLAN, request_id="replay-1")
     first = await stub.ComposeSolution(request, timeout=10)
@@ -119,7 +121,7 @@ async def test_replay_returns_the_first_solution_and_asks_no_partner(
 
 
 async def test_concurrent_replays_share_one_composition(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
+    stub: Stub, control: SandboxControl
 ) -> None:
     import asyncio
 
@@ -131,7 +133,7 @@ async def test_concurrent_replays_share_one_composition(
 
 
 async def test_request_id_reused_with_other_content_is_refused(
-    stub: solution_service_pb2_grpc.SolutionServiceStub,
+    stub: Stub,
 ) -> None:
     await stub.ComposeSolution(compose_request("roaming", PLAN, request_id="reuse-1"), timeout=10)
     other = TripPlan("TH", "BKK", PLAN.depart, PLAN.back)

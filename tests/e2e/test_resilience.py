@@ -13,7 +13,7 @@ from gateway.runtime import running_gateway
 from gateway.settings import GatewaySettings
 from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
 from tests.e2e.test_compose import component, compose
-from tests.support import SandboxControl
+from tests.support import SandboxControl, Stub
 
 OK = solution_pb2.COMPONENT_STATUS_OK
 UNAVAILABLE = solution_pb2.COMPONENT_STATUS_UNAVAILABLE
@@ -24,12 +24,10 @@ def outcome(c: solution_pb2.Component, partner_id: str) -> str:
     return next(p.outcome for p in c.partners if p.partner_id == partner_id)
 
 
-async def test_partner_down_its_competitor_is_used(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
-) -> None:
+async def test_partner_down_its_competitor_is_used(stub: Stub, control: SandboxControl) -> None:
     await control.set_knobs("airline-a", outage=True)
 
-    solution = await compose(stub, compose_request("roaming", PLAN), timeout=5)
+    solution = await compose(stub, compose_request("roaming", PLAN), wait_s=5)
 
     flight = component(solution, "flight")
     assert flight.status == OK
@@ -39,11 +37,11 @@ async def test_partner_down_its_competitor_is_used(
 
 
 async def test_kind_down_component_unavailable_with_reason(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
+    stub: Stub, control: SandboxControl
 ) -> None:
     await control.set_knobs("insurer-a", outage=True)
 
-    solution = await compose(stub, compose_request("flight", PLAN), timeout=5)
+    solution = await compose(stub, compose_request("flight", PLAN), wait_s=5)
 
     insurance = component(solution, "insurance")
     assert insurance.status == UNAVAILABLE
@@ -52,22 +50,21 @@ async def test_kind_down_component_unavailable_with_reason(
 
 
 async def test_slow_partner_the_solution_still_comes_within_the_deadline(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
+    stub: Stub, control: SandboxControl
 ) -> None:
     await control.set_knobs("car-b", latency_ms=5_000)
     started = time.monotonic()
 
-    solution = await compose(stub, compose_request("car", PLAN), timeout=1.0)
+    solution = await compose(stub, compose_request("car", PLAN), wait_s=1.0)
 
     assert time.monotonic() - started < 1.0  # it answered: no DEADLINE_EXCEEDED was raised
     car = component(solution, "car")
-    assert car.status == OK and car.offer.partner_id == "car-a"
+    assert car.status == OK
+    assert car.offer.partner_id == "car-a"
     assert outcome(car, "car-b") == "timeout"
 
 
-async def test_transient_503_is_retried_and_succeeds(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
-) -> None:
+async def test_transient_503_is_retried_and_succeeds(stub: Stub, control: SandboxControl) -> None:
     await control.set_knobs(
         "insurer-a", fail_next=[{"operation": "quote", "status": 503, "count": 1}]
     )
@@ -79,9 +76,7 @@ async def test_transient_503_is_retried_and_succeeds(
     assert statuses == [503, 200]
 
 
-async def test_429_with_retry_after_is_retried(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
-) -> None:
+async def test_429_with_retry_after_is_retried(stub: Stub, control: SandboxControl) -> None:
     await control.set_knobs(
         "telecom-cn",
         fail_next=[{"operation": "quote", "status": 429, "count": 1, "retry_after_s": 1}],
@@ -93,9 +88,7 @@ async def test_429_with_retry_after_is_retried(
     assert [e["status"] for e in await control.ledger("telecom-cn", "quote")] == [429, 200]
 
 
-async def test_400_is_not_retried(
-    stub: solution_service_pb2_grpc.SolutionServiceStub, control: SandboxControl
-) -> None:
+async def test_400_is_not_retried(stub: Stub, control: SandboxControl) -> None:
     await control.set_knobs(
         "insurer-a", fail_next=[{"operation": "quote", "status": 400, "count": 1}]
     )
@@ -122,7 +115,7 @@ async def test_concurrent_compositions_fetch_each_token_once(
     ):
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
         solutions = await asyncio.gather(
-            *(compose(stub, compose_request("roaming", PLAN), timeout=60) for _ in range(200))
+            *(compose(stub, compose_request("roaming", PLAN), wait_s=60) for _ in range(200))
         )
 
     assert len({s.fingerprint for s in solutions}) == 1

@@ -6,6 +6,7 @@ import asyncio
 import os
 import signal
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import grpc
@@ -27,7 +28,7 @@ async def test_health_reports_serving(channel: grpc.aio.Channel) -> None:
 async def test_reflection_lists_the_solution_service(channel: grpc.aio.Channel) -> None:
     stub = reflection_pb2_grpc.ServerReflectionStub(channel)
 
-    async def requests():  # type: ignore[no-untyped-def]
+    async def requests() -> AsyncIterator[reflection_pb2.ServerReflectionRequest]:
         yield reflection_pb2.ServerReflectionRequest(list_services="")
 
     async for answer in stub.ServerReflectionInfo(requests(), timeout=5):
@@ -39,8 +40,14 @@ async def test_reflection_lists_the_solution_service(channel: grpc.aio.Channel) 
 async def test_gateway_stops_gracefully_on_sigterm(gateway: RunningGateway, tmp_path: Path) -> None:
     env = {**os.environ, "PSG_STATE_DIR": str(tmp_path), "PSG_SERVER__ADDRESS": "127.0.0.1:0"}
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "gateway", "serve", "--sandbox",
-        env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "gateway",
+        "serve",
+        "--sandbox",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     assert process.stderr is not None
     port = None

@@ -20,13 +20,17 @@ from gateway.normalize import normalize
 from gateway.settings import load_settings
 
 KINDS = {
-    "telecom-cn": "telecom", "airline-a": "airline", "airline-b": "airline",
-    "insurer-a": "insurer", "car-a": "car_rental", "car-b": "car_rental",
+    "telecom-cn": "telecom",
+    "airline-a": "airline",
+    "airline-b": "airline",
+    "insurer-a": "insurer",
+    "car-a": "car_rental",
+    "car-b": "car_rental",
 }
 TODAY = date(2030, 1, 1)
 
 
-@given(st.decimals(min_value=-10**12, max_value=10**12, places=9, allow_nan=False))
+@given(st.decimals(min_value=-(10**12), max_value=10**12, places=9, allow_nan=False))
 def test_money_round_trips_exactly(amount: Decimal) -> None:
     money = to_money("CNY", amount)
     assert from_money(money) == amount
@@ -34,31 +38,49 @@ def test_money_round_trips_exactly(amount: Decimal) -> None:
 
 
 def test_totals_are_per_currency_and_sorted() -> None:
-    totals = totals_by_currency([("JPY", Decimal(1000)), ("CNY", Decimal("1.5")), ("JPY", Decimal(5))])
+    totals = totals_by_currency(
+        [("JPY", Decimal(1000)), ("CNY", Decimal("1.5")), ("JPY", Decimal(5))]
+    )
     assert [(m.currency_code, m.units, m.nanos) for m in totals] == [
-        ("CNY", 1, 500_000_000), ("JPY", 1005, 0),
+        ("CNY", 1, 500_000_000),
+        ("JPY", 1005, 0),
     ]
 
 
 def _offer(partner: str, total: str, rating: float, offer_id: str = "o") -> Offer:
     return Offer(
-        partner_id=partner, offer_id=offer_id, product_code="p", title="t",
-        price=Price("CNY", Decimal(total), Decimal(0)), rating=rating,
-        expires_at=datetime.now(UTC), attributes={},
+        partner_id=partner,
+        offer_id=offer_id,
+        product_code="p",
+        title="t",
+        price=Price("CNY", Decimal(total), Decimal(0)),
+        rating=rating,
+        expires_at=datetime.now(UTC),
+        attributes={},
     )
 
 
 def test_selection_cheapest_then_rating_then_partner() -> None:
     offers = [
-        _offer("b", "100", 4.0), _offer("a", "100", 4.5), _offer("c", "90", 1.0),
+        _offer("b", "100", 4.0),
+        _offer("a", "100", 4.5),
+        _offer("c", "90", 1.0),
         _offer("a", "100", 4.0),
     ]
     ranked = order_offers(offers, SelectionPolicy())
-    assert [(o.partner_id, o.rating) for o in ranked] == [("c", 1.0), ("a", 4.5), ("a", 4.0), ("b", 4.0)]
+    assert [(o.partner_id, o.rating) for o in ranked] == [
+        ("c", 1.0),
+        ("a", 4.5),
+        ("a", 4.0),
+        ("b", 4.0),
+    ]
 
 
 def test_selection_does_not_depend_on_input_order() -> None:
-    offers = [_offer(p, t, r, i) for p, t, r, i in [("a", "5", 3, "x"), ("b", "5", 3, "y"), ("a", "5", 3, "z")]]
+    offers = [
+        _offer(p, t, r, i)
+        for p, t, r, i in [("a", "5", 3, "x"), ("b", "5", 3, "y"), ("a", "5", 3, "z")]
+    ]
     assert order_offers(offers, SelectionPolicy()) == order_offers(offers[::-1], SelectionPolicy())
 
 
