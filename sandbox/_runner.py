@@ -26,6 +26,9 @@ __all__ = ["RunningPartner", "SandboxCluster", "start_sandbox"]
 
 # How long shutdown waits for calls in flight (a latency knob) before cancelling them.
 _GRACEFUL_SHUTDOWN_S = 1
+# Longer than any client pool keeps an idle connection (httpx 5 s, aiohttp 15 s), so the
+# client always closes first and never reuses a connection the server is just closing.
+_KEEP_ALIVE_S = 75
 _WILDCARD_HOSTS = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}
 
 
@@ -148,6 +151,7 @@ def _config(app: Any) -> uvicorn.Config:
         access_log=False,
         proxy_headers=False,
         timeout_graceful_shutdown=_GRACEFUL_SHUTDOWN_S,
+        timeout_keep_alive=_KEEP_ALIVE_S,
     )
 
 

@@ -118,6 +118,7 @@ class TokenAuthority:
             raise _invalid_token("token has expired") from None
         except JoseError as exc:
             raise _invalid_token(f"token claims are invalid: {exc}") from None
-        if decoded.claims["client_id"] not in self._clients:
+        client_id = decoded.claims["client_id"]
+        if not isinstance(client_id, str) or client_id not in self._clients:
             raise _invalid_token("token client is not registered")
         return decoded.claims

@@ -20,7 +20,7 @@ from gateway.cli.journey import ENTRY_KINDS
 from gateway.settings import load_settings
 
 app = typer.Typer(help="Partner Solution Gateway", no_args_is_help=True, add_completion=False)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="YAML settings file (PSG_* env overrides).")
