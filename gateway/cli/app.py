@@ -51,9 +51,19 @@ def serve(
 def sandbox_command(
     host: Annotated[str, typer.Option(help="Loopback address to listen on.")] = "127.0.0.1",
     base_port: Annotated[int, typer.Option(help="First port (0 = free ports).")] = 8401,
+    knob: Annotated[
+        list[str] | None,
+        typer.Option(help="PARTNER.KNOB=VALUE at start, e.g. airline-a.latency_ms=500 (repeat)."),
+    ] = None,
 ) -> None:
-    """Run the sandbox partners alone (they keep their ledgers while a gateway restarts)."""
-    asyncio.run(commands.run_sandbox(host, base_port, console=err))
+    """Run the sandbox partners alone (they keep their ledgers while a gateway restarts).
+
+    Knobs can be changed later with PATCH /_sandbox/knobs on each partner."""
+    try:
+        knobs = commands.parse_knobs(knob or [])
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--knob") from exc
+    asyncio.run(commands.run_sandbox(host, base_port, knobs, console=err))
 
 
 @app.command()

@@ -55,13 +55,35 @@ async def serve(
     console.print("gateway stopped")
 
 
-async def run_sandbox(host: str, base_port: int, console: Console) -> None:
+def parse_knobs(items: list[str]) -> dict[str, dict[str, Any]]:
+    """`["airline-a.latency_ms=500"]` → `{"airline-a": {"latency_ms": 500}}` (JSON values)."""
+    knobs: dict[str, dict[str, Any]] = {}
+    for item in items:
+        target, sep, raw = item.partition("=")
+        partner_id, dot, name = target.partition(".")
+        if not (sep and dot and partner_id and name):
+            raise ValueError(f"{item!r} is not PARTNER.KNOB=VALUE")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        knobs.setdefault(partner_id, {})[name] = value
+    return knobs
+
+
+async def run_sandbox(
+    host: str, base_port: int, knobs: dict[str, dict[str, Any]], console: Console
+) -> None:
     ports = (
         {spec.partner_id: base_port + i for i, spec in enumerate(DEFAULT_PARTNERS)}
         if base_port
         else None
     )
     async with await start_sandbox(DEFAULT_PARTNERS, host=host, ports=ports) as cluster:
+        for pid, patch in knobs.items():
+            if pid not in cluster.partners:
+                raise SystemExit(f"--knob: no sandbox partner {pid!r}")
+            cluster.partners[pid].state.patch_knobs(patch)
         for pid, running in cluster.partners.items():
             console.print(f"{pid:12} {running.spec.kind:11} {running.base_url}")
         console.print("sandbox partners running (Ctrl-C or SIGTERM to stop)")

@@ -31,3 +31,14 @@ def test_demo_once_json_prints_four_identical_complete_solutions() -> None:
         for c in solution["components"]:
             assert set(c["price"]) == {"currency_code", "units", "nanos"}
         assert solution["totals"]
+
+
+def test_sandbox_knobs_are_settable_at_start() -> None:
+    from gateway.cli.commands import parse_knobs
+
+    assert parse_knobs(
+        ["airline-a.latency_ms=500", "airline-a.outage=true", "car-b.error_rate=0.5"]
+    ) == {
+        "airline-a": {"latency_ms": 500, "outage": True},
+        "car-b": {"error_rate": 0.5},
+    }
