@@ -14,7 +14,16 @@ from adapters._errors import (
     PartnerUnavailable,
 )
 from adapters._interface import AdapterFactory, PartnerAdapter
-from adapters._model import Offer, PartnerConfig, Price, QuoteRequest, RetryPolicy
+from adapters._model import (
+    Cancellation,
+    Confirmation,
+    Hold,
+    Offer,
+    PartnerConfig,
+    Price,
+    QuoteRequest,
+    RetryPolicy,
+)
 from adapters._reference import KindProtocol, ReferenceAdapter, parse_offers, stringify
 from adapters._registry import (
     BUILTIN_ADAPTERS,
@@ -27,6 +36,9 @@ __all__ = [
     "BUILTIN_ADAPTERS",
     "AdapterError",
     "AdapterFactory",
+    "Cancellation",
+    "Confirmation",
+    "Hold",
     "KindProtocol",
     "Offer",
     "PartnerAdapter",

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Protocol, runtime_checkable
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
-from adapters._model import Offer, PartnerConfig, QuoteRequest
+from adapters._model import (
+    Cancellation,
+    Confirmation,
+    Hold,
+    Offer,
+    PartnerConfig,
+    QuoteRequest,
+)
 
 
 @runtime_checkable
@@ -20,6 +27,25 @@ class PartnerAdapter(Protocol):
 
     async def quote(self, request: QuoteRequest, *, deadline: float) -> Sequence[Offer]:
         """Offers for one component; `deadline` is a `time.monotonic()` instant."""
+        ...
+
+    async def hold(
+        self,
+        offer_id: str,
+        travellers: Sequence[Mapping[str, Any]],
+        *,
+        idempotency_key: str,
+        deadline: float,
+    ) -> Hold:
+        """Holds an offer. Repeating a call with the same key returns the first answer."""
+        ...
+
+    async def confirm(
+        self, hold_id: str, *, idempotency_key: str, deadline: float
+    ) -> Confirmation: ...
+
+    async def cancel(self, hold_id: str, *, idempotency_key: str, deadline: float) -> Cancellation:
+        """Releases a hold or cancels a confirmed booking; repeating it is harmless."""
         ...
 
     async def aclose(self) -> None: ...

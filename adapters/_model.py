@@ -69,3 +69,27 @@ class Offer:
     rating: float
     expires_at: datetime
     attributes: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A partner's hold on an offer, until `expires_at`."""
+
+    hold_id: str
+    expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    """A confirmed booking: `reference` is the partner's (PNR, policy or booking number)."""
+
+    hold_id: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """A cancelled hold or booking, and what the partner refunds (None: nothing charged)."""
+
+    hold_id: str
+    refund: Price | None

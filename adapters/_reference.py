@@ -6,7 +6,8 @@ kind's quote body, and which offer `details` are shown to people as attributes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -14,9 +15,17 @@ from typing import Any
 
 import httpx2
 
-from adapters._errors import PartnerProtocolError
+from adapters._errors import AdapterError, PartnerProtocolError
 from adapters._http import PartnerHttpClient
-from adapters._model import Offer, PartnerConfig, Price, QuoteRequest
+from adapters._model import (
+    Cancellation,
+    Confirmation,
+    Hold,
+    Offer,
+    PartnerConfig,
+    Price,
+    QuoteRequest,
+)
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,49 @@ class ReferenceAdapter:
         payload = await self._http.post_json("/v1/quotes", body, deadline=deadline)
         return parse_offers(self.partner_id, payload, self._protocol.attributes)
 
+    async def hold(
+        self,
+        offer_id: str,
+        travellers: Sequence[Mapping[str, Any]],
+        *,
+        idempotency_key: str,
+        deadline: float,
+    ) -> Hold:
+        body = {"offer_id": offer_id, "travellers": [dict(t) for t in travellers]}
+        payload = await self._http.post_json(
+            "/v1/holds", body, deadline=deadline, idempotency_key=idempotency_key
+        )
+        with self._protocol_errors("hold"):
+            expires = payload.get("expires_at")
+            return Hold(
+                hold_id=str(payload["hold_id"]),
+                expires_at=_instant(str(expires)) if expires else None,
+            )
+
+    async def confirm(self, hold_id: str, *, idempotency_key: str, deadline: float) -> Confirmation:
+        payload = await self._http.post_json(
+            f"/v1/holds/{hold_id}/confirm", {}, deadline=deadline, idempotency_key=idempotency_key
+        )
+        with self._protocol_errors("confirmation"):
+            return Confirmation(hold_id=hold_id, reference=str(payload["reference"]))
+
+    async def cancel(self, hold_id: str, *, idempotency_key: str, deadline: float) -> Cancellation:
+        payload = await self._http.post_json(
+            f"/v1/holds/{hold_id}/cancel", {}, deadline=deadline, idempotency_key=idempotency_key
+        )
+        with self._protocol_errors("cancellation"):
+            refund = payload.get("refund")
+            return Cancellation(hold_id=hold_id, refund=_price(refund) if refund else None)
+
+    @contextmanager
+    def _protocol_errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except AdapterError:
+            raise
+        except (KeyError, TypeError, ValueError, InvalidOperation, AttributeError) as exc:
+            raise PartnerProtocolError(self.partner_id, f"malformed {what}: {exc!r}") from exc
+
     async def aclose(self) -> None:
         await self._http.aclose()
 
@@ -82,16 +134,6 @@ def _parse_offer(
     raw: Mapping[str, Any],
     attributes: Callable[[Mapping[str, Any]], dict[str, str]],
 ) -> Offer:
-    price = raw["price"]
-    currency = str(price["currency_code"])
-    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
-        raise ValueError(f"bad currency code {currency!r}")
-    base, tax = Decimal(str(price["base"])), Decimal(str(price["tax"]))
-    if not (base.is_finite() and tax.is_finite()) or base < 0 or tax < 0:
-        raise ValueError("price must be finite and not negative")
-    expires_at = datetime.fromisoformat(str(raw["expires_at"]).replace("Z", "+00:00"))
-    if expires_at.tzinfo is None:
-        raise ValueError("expires_at has no time zone")
     details = raw.get("details") or {}
     if not isinstance(details, Mapping):
         raise TypeError("details is not an object")
@@ -100,11 +142,28 @@ def _parse_offer(
         offer_id=str(raw["offer_id"]),
         product_code=str(raw["product_code"]),
         title=str(raw["title"]),
-        price=Price(currency_code=currency, base=base, tax=tax),
+        price=_price(raw["price"]),
         rating=float(raw.get("rating", 0.0)),
-        expires_at=expires_at,
+        expires_at=_instant(str(raw["expires_at"])),
         attributes=attributes(details),
     )
+
+
+def _price(raw: Mapping[str, Any]) -> Price:
+    currency = str(raw["currency_code"])
+    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
+        raise ValueError(f"bad currency code {currency!r}")
+    base, tax = Decimal(str(raw["base"])), Decimal(str(raw["tax"]))
+    if not (base.is_finite() and tax.is_finite()) or base < 0 or tax < 0:
+        raise ValueError("price must be finite and not negative")
+    return Price(currency_code=currency, base=base, tax=tax)
+
+
+def _instant(value: str) -> datetime:
+    instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if instant.tzinfo is None:
+        raise ValueError(f"{value!r} has no time zone")
+    return instant
 
 
 def stringify(details: Mapping[str, Any], keys: Sequence[str]) -> dict[str, str]:

@@ -20,6 +20,9 @@ ComposeRequest = (
     solution_service_pb2.ComposeSolutionRequest | solution_service_pb2.StreamSolutionRequest
 )
 
+# Airlines do not carry, and insurers do not cover, children travelling alone.
+ADULT_AGE = 18
+
 # Which partner kind may report which entry event.
 ENTRY_PARTNER_KIND = {
     "roaming": "telecom",
@@ -173,6 +176,8 @@ def _trip(
         facts.append(
             TravellerFacts(age=age, driver=t.driver, residence_region=t.residence_region_code)
         )
+    if facts and max(f.age for f in facts) < ADULT_AGE:
+        v.add("travellers", f"at least one traveller must be {ADULT_AGE} or older at departure")
     if v or origin is None or destination is None:
         return None
     return Trip(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import signal
-from collections.abc import AsyncIterator
+import socket
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -13,11 +16,19 @@ import grpc
 from grpc_health.v1._async import HealthServicer
 
 from bundles import load_recipes
+from gateway.booking import (
+    BookingStore,
+    OrderNotifier,
+    OrderService,
+    SagaRunner,
+    SagaSettings,
+    recovery_loop,
+)
 from gateway.partners import PartnerDirectory
 from gateway.server import build_server, set_serving
 from gateway.service import SolutionService
-from gateway.settings import GatewaySettings
-from gateway.storage import SqliteStore
+from gateway.settings import BookingSettings, GatewaySettings
+from gateway.storage import open_store
 
 log = logging.getLogger(__name__)
 
@@ -29,35 +40,78 @@ class RunningGateway:
     health: HealthServicer
     directory: PartnerDirectory
     service: SolutionService
+    orders: OrderService
+    store: BookingStore
 
     @property
     def target(self) -> str:
         return f"127.0.0.1:{self.port}"
 
 
+def crash_hook(crash_at: str | None) -> Callable[[str], None] | None:
+    """For crash-safety tests only: SIGKILL this process when the saga reaches `crash_at`."""
+    if not crash_at:
+        return None
+
+    def crash(point: str) -> None:
+        if point == crash_at:
+            log.warning("crash test: SIGKILL at %s", point)
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return crash
+
+
+def _replica_id(booking: BookingSettings) -> str:
+    return booking.replica_id or f"{socket.gethostname()}:{os.getpid()}"
+
+
 @asynccontextmanager
 async def running_gateway(
     settings: GatewaySettings, address: str | None = None
 ) -> AsyncIterator[RunningGateway]:
-    """A started gateway; on exit it stops taking calls, drains, and closes its resources."""
+    """A started gateway; on exit it stops taking calls, drains, and closes its resources.
+
+    On start it resumes every booking saga left unfinished (by this or a dead replica).
+    """
     recipes = load_recipes(settings.composition.recipe_dirs)
     directory = PartnerDirectory.from_configs(
         settings.partner_configs(), {p.id: p.adapter for p in settings.partners}
     )
-    store = await SqliteStore.open(settings.state_dir / "gateway.sqlite3")
+    store = await open_store(settings.state_dir, settings.storage.dsn)
+    booking = settings.booking
+    notifier = OrderNotifier()
+    runner = SagaRunner(
+        store,
+        directory,
+        recipes,
+        _replica_id(booking),
+        notifier,
+        SagaSettings(step_timeout_s=booking.step_timeout_s, lease_ttl_s=booking.lease_ttl_s),
+        crash_hook(booking.crash_at),
+    )
+    orders = OrderService(store, runner, notifier)
+    recovery: asyncio.Task[None] | None = None
     try:
         service = SolutionService(directory, store, recipes, settings.composition)
-        server, port, health_servicer = build_server(settings.server, service, address)
+        server, port, health_servicer = build_server(settings.server, service, orders, address)
         await server.start()
+        recovery = asyncio.create_task(
+            recovery_loop(store, orders.start_saga, booking.recovery_interval_s)
+        )
         await set_serving(health_servicer, True)
         log.info("gateway listening on port %d", port)
         try:
-            yield RunningGateway(server, port, health_servicer, directory, service)
+            yield RunningGateway(server, port, health_servicer, directory, service, orders, store)
         finally:
             # Tell load balancers first, then let in-flight calls finish within the grace.
             await set_serving(health_servicer, False)
             await server.stop(settings.server.grace_period_s)
     finally:
+        if recovery is not None:
+            recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recovery
+        await orders.aclose()
         await directory.aclose()
         await store.aclose()
 

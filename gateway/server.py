@@ -10,9 +10,15 @@ from grpc_reflection.v1alpha import reflection
 
 from gateway.interceptors import ErrorInterceptor
 from gateway.settings import ServerSettings
-from partnergateway.v1 import solution_service_pb2, solution_service_pb2_grpc
+from partnergateway.v1 import (
+    order_service_pb2,
+    order_service_pb2_grpc,
+    solution_service_pb2,
+    solution_service_pb2_grpc,
+)
 
 SOLUTION_SERVICE = solution_service_pb2.DESCRIPTOR.services_by_name["SolutionService"].full_name
+ORDER_SERVICE = order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
 
 
 def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
@@ -32,16 +38,19 @@ def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
 def build_server(
     settings: ServerSettings,
     servicer: solution_service_pb2_grpc.SolutionServiceServicer,
+    orders: order_service_pb2_grpc.OrderServiceServicer,
     address: str | None = None,
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A ready-to-start server bound to `address` (default from settings; port 0 = any)."""
     server = grpc.aio.server(interceptors=[ErrorInterceptor()], options=server_options(settings))
     solution_service_pb2_grpc.add_SolutionServiceServicer_to_server(servicer, server)
+    order_service_pb2_grpc.add_OrderServiceServicer_to_server(orders, server)
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (
             SOLUTION_SERVICE,
+            ORDER_SERVICE,
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ),
@@ -59,5 +68,5 @@ async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:
         if serving
         else health_pb2.HealthCheckResponse.NOT_SERVING
     )
-    for service in ("", SOLUTION_SERVICE):
+    for service in ("", SOLUTION_SERVICE, ORDER_SERVICE):
         await health_servicer.set(service, status)

@@ -74,6 +74,24 @@ class CompositionSettings(BaseModel):
     recipe_dirs: list[Path] = Field(default_factory=list)
 
 
+class StorageSettings(BaseModel):
+    dsn: str | None = None
+    """PostgreSQL DSN (`postgresql://host:5432/db`); unset = SQLite under `state_dir`."""
+
+
+class BookingSettings(BaseModel):
+    step_timeout_s: float = Field(5.0, gt=0)
+    """Budget of one partner call of the booking saga, retries included."""
+    lease_ttl_s: float = Field(15.0, gt=0)
+    """A replica that stops renewing a saga's lease for this long loses it to another."""
+    recovery_interval_s: float = Field(5.0, gt=0)
+    """How often unfinished orders are looked for (and dead replicas' sagas taken over)."""
+    replica_id: str | None = None
+    """This replica's name in leases; default: host name and process id."""
+    crash_at: str | None = None
+    """Test hook: SIGKILL this process at the named saga point (e.g. `after_call:hold:flight`)."""
+
+
 def _default_partners() -> list[PartnerSettings]:
     """The six bundled sandbox partners on their default ports (see `partner-gateway sandbox`)."""
     partners = [
@@ -102,6 +120,8 @@ class GatewaySettings(BaseSettings):
     server: ServerSettings = ServerSettings()
     composition: CompositionSettings = CompositionSettings()
     retry: RetrySettings = RetrySettings()
+    storage: StorageSettings = StorageSettings()
+    booking: BookingSettings = BookingSettings()
     partners: list[PartnerSettings] = Field(default_factory=_default_partners)
     state_dir: Path = Path("state")
     log_level: str = "INFO"

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.runtime import RunningGateway, running_gateway
-from gateway.settings import GatewaySettings, RetrySettings
+from gateway.settings import BookingSettings, GatewaySettings, RetrySettings
 from partnergateway.v1 import solution_service_pb2_grpc
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
 from tests.support import SandboxControl, Stub
@@ -39,6 +39,8 @@ def gateway_settings(
     base = GatewaySettings(
         state_dir=Path(tmp_path_factory.mktemp("state")),
         # Short backoff keeps retry tests quick; the policy is the same.
+        # Booking steps time out fast so the "answer after the timeout" cases stay quick.
+        booking=BookingSettings(step_timeout_s=1.0, lease_ttl_s=3.0, recovery_interval_s=0.5),
         retry=RetrySettings(
             max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05, jitter_s=0.01
         ),

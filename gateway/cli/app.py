@@ -6,16 +6,17 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import grpc
 import typer
 from grpc_status import rpc_status
 from rich.console import Console
 
-from gateway.cli import commands
+from gateway.cli import commands, orders
 from gateway.cli.journey import ENTRY_KINDS
 from gateway.settings import load_settings
 
@@ -114,6 +115,78 @@ def compose(
     except grpc.aio.AioRpcError as exc:
         _print_rpc_error(exc, as_json)
         raise typer.Exit(2) from exc
+
+
+PartnerOption = Annotated[str, typer.Option(help="The partner you act as.")]
+TargetOption = Annotated[str, typer.Option(help="Gateway address.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+def _run_rpc(coroutine: Coroutine[Any, Any, object], as_json: bool) -> None:
+    try:
+        asyncio.run(coroutine)
+    except grpc.aio.AioRpcError as exc:
+        _print_rpc_error(exc, as_json)
+        raise typer.Exit(2) from exc
+
+
+@app.command("book")
+def book_command(
+    solution_id: str,
+    request_id: Annotated[str | None, typer.Option(help="Idempotency key (default: new).")] = None,
+    partner: Annotated[
+        str | None, typer.Option(help="Entry partner (default: the solution's).")
+    ] = None,
+    target: TargetOption = "127.0.0.1:50051",
+    as_json: JsonOption = False,
+) -> None:
+    """Book a solution across every partner in it."""
+    _run_rpc(orders.book(target, solution_id, partner, request_id, as_json, 60.0), as_json)
+
+
+@app.command("order")
+def order_command(
+    order_id: str,
+    partner: PartnerOption = "telecom-cn",
+    target: TargetOption = "127.0.0.1:50051",
+    as_json: JsonOption = False,
+) -> None:
+    """Show one order with every partner's reference."""
+    _run_rpc(orders.get_order(target, order_id, partner, as_json), as_json)
+
+
+@app.command("orders")
+def orders_command(
+    partner: PartnerOption = "telecom-cn",
+    target: TargetOption = "127.0.0.1:50051",
+    as_json: JsonOption = False,
+) -> None:
+    """List your orders."""
+    _run_rpc(orders.list_orders(target, partner, as_json), as_json)
+
+
+@app.command("cancel")
+def cancel_command(
+    order_id: str,
+    component: Annotated[list[str] | None, typer.Option(help="Component kind (repeat).")] = None,
+    confirm: Annotated[bool, typer.Option(help="Cancel; without it, only quote refunds.")] = False,
+    partner: PartnerOption = "telecom-cn",
+    target: TargetOption = "127.0.0.1:50051",
+    as_json: JsonOption = False,
+) -> None:
+    """Quote the refunds of cancelling an order (or components); --confirm cancels."""
+    _run_rpc(orders.cancel(target, order_id, partner, component or [], confirm, as_json), as_json)
+
+
+@app.command("watch")
+def watch_command(
+    order_id: str,
+    after: Annotated[int, typer.Option(help="Events after this sequence.")] = 0,
+    partner: PartnerOption = "telecom-cn",
+    target: TargetOption = "127.0.0.1:50051",
+) -> None:
+    """Follow an order's events until it is final."""
+    _run_rpc(orders.watch(target, order_id, partner, after), False)
 
 
 def _print_rpc_error(exc: grpc.aio.AioRpcError, as_json: bool) -> None:

@@ -15,6 +15,7 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from rich.console import Console
 
+from gateway.cli import orders
 from gateway.cli.journey import (
     DEFAULT_ENTRY_PARTNERS,
     ENTRY_KINDS,
@@ -25,7 +26,7 @@ from gateway.cli.render import solution_json, solutions_table
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.runtime import running_gateway, wait_for_termination
 from gateway.settings import GatewaySettings
-from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
+from partnergateway.v1 import order_pb2, solution_pb2, solution_service_pb2_grpc
 from sandbox import DEFAULT_PARTNERS, start_sandbox
 
 
@@ -91,7 +92,8 @@ async def run_sandbox(
 
 
 async def demo(settings: GatewaySettings, *, once: bool, as_json: bool, console: Console) -> bool:
-    """Returns True when the four entries gave one and the same complete solution."""
+    """True when the four entries gave one and the same complete solution, and booking it
+    confirmed every component with a partner reference."""
     with tempfile.TemporaryDirectory(prefix="psg-demo-") as state:
         settings = settings.model_copy(update={"state_dir": Path(state)})
         address = "127.0.0.1:0" if once else None
@@ -106,6 +108,17 @@ async def demo(settings: GatewaySettings, *, once: bool, as_json: bool, console:
                 for s in solutions
                 for c in s.components
             )
+            first = solutions[0]
+            console.print(
+                f"[bold]Booking the solution entered at {first.entry.partner_id} "
+                "across every partner…[/bold]"
+            )
+            order = await orders.book(
+                target, first.solution_id, first.entry.partner_id, None, as_json, 60.0
+            )
+            booked = order.state == order_pb2.ORDER_STATE_CONFIRMED and all(
+                c.reference for c in order.components
+            )
             if not once:
                 console.print(
                     f"\nGateway on [bold]{target}[/bold]. Try:\n"
@@ -115,7 +128,7 @@ async def demo(settings: GatewaySettings, *, once: bool, as_json: bool, console:
                     "Ctrl-C to stop."
                 )
                 await wait_for_termination()
-            return identical and complete
+            return identical and complete and booked
 
 
 async def _four_entries(target: str, console: Console) -> list[solution_pb2.Solution]:

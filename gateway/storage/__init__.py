@@ -1,6 +1,42 @@
-"""Where the gateway keeps its state. The embedded default is SQLite under the state dir."""
+"""Where the gateway keeps its state: solutions (`SolutionStore`) and orders with their
+sagas (`OrderStore`). The embedded default is SQLite under the state dir; replicas share
+PostgreSQL. `open_store` picks one."""
 
+from gateway.storage._factory import open_store
 from gateway.storage._interface import SolutionStore, StoredRequest
+from gateway.storage._orders import (
+    FINAL_STATES,
+    ComponentRecord,
+    ComponentState,
+    Lease,
+    LeaseLostError,
+    NewEvent,
+    OrderEvent,
+    OrderRecord,
+    OrderState,
+    OrderStore,
+    SagaStep,
+    StoredOrderRequest,
+)
+from gateway.storage.postgres import PostgresStore
 from gateway.storage.sqlite import SqliteStore
 
-__all__ = ["SolutionStore", "SqliteStore", "StoredRequest"]
+__all__ = [
+    "FINAL_STATES",
+    "ComponentRecord",
+    "ComponentState",
+    "Lease",
+    "LeaseLostError",
+    "NewEvent",
+    "OrderEvent",
+    "OrderRecord",
+    "OrderState",
+    "OrderStore",
+    "PostgresStore",
+    "SagaStep",
+    "SolutionStore",
+    "SqliteStore",
+    "StoredOrderRequest",
+    "StoredRequest",
+    "open_store",
+]

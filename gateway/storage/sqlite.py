@@ -2,21 +2,35 @@
 
 WAL so readers never wait for the writer; `busy_timeout` so a second process waits instead
 of failing; `BEGIN IMMEDIATE` so a write transaction takes the lock up front. sqlite3 blocks,
-so every call runs in a worker thread, one at a time.
+so every call runs in a worker thread, one at a time. Solutions live here; the order half
+(`OrderStore`) lives in `_sqlite_orders`, on the same connection and lock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable
-from datetime import UTC, datetime
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from gateway.errors import StorageUnavailableError
+from gateway.storage import _sqlite_orders as orders
 from gateway.storage._interface import StoredRequest
-from gateway.storage._migrations import MIGRATIONS
+from gateway.storage._migrations import SQLITE_MIGRATIONS, statements
+from gateway.storage._orders import (
+    ComponentRecord,
+    Lease,
+    NewEvent,
+    OrderEvent,
+    OrderRecord,
+    OrderState,
+    SagaStep,
+    StoredOrderRequest,
+)
+from gateway.storage._sqlite_tx import now_text, writing
 
 T = TypeVar("T")
 
@@ -31,20 +45,40 @@ class SqliteStore:
         def connect() -> sqlite3.Connection:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA busy_timeout=5000")
-            db.execute("PRAGMA foreign_keys=ON")
-            _migrate(db)
+            try:
+                # busy_timeout first: switching to WAL takes a lock another process may hold.
+                db.execute("PRAGMA busy_timeout=5000")
+                _enable_wal(db)
+                db.execute("PRAGMA foreign_keys=ON")
+                _migrate(db)
+            except BaseException:
+                db.close()
+                raise
             return db
 
         return cls(await asyncio.to_thread(connect))
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         async with self._lock:
+            job = asyncio.ensure_future(asyncio.to_thread(work, self._db))
+            cancelled = False
+            # A thread cannot be stopped, and it may be inside a transaction on the one
+            # connection: a cancelled caller keeps the lock until the thread is done, so no
+            # other call can join that transaction halfway. Then the cancellation goes on.
+            while not job.done():
+                try:
+                    await asyncio.wait({job})
+                except asyncio.CancelledError:
+                    cancelled = True
+            if cancelled:
+                job.exception()  # retrieved, so asyncio does not log what nobody awaits
+                raise asyncio.CancelledError
             try:
-                return await asyncio.to_thread(work, self._db)
+                return job.result()
             except sqlite3.OperationalError as exc:
                 raise StorageUnavailableError(f"embedded store unavailable: {exc}") from exc
+            except sqlite3.IntegrityError as exc:  # a repeated order id, say: as in PostgreSQL
+                raise ValueError(f"refused by the embedded store: {exc}") from exc
 
     async def save_solution(
         self,
@@ -54,16 +88,13 @@ class SqliteStore:
         body: bytes,
         request: tuple[str, str] | None,
     ) -> StoredRequest | None:
-        now = datetime.now(UTC).isoformat()
-
         def work(db: sqlite3.Connection) -> StoredRequest | None:
-            db.execute("BEGIN IMMEDIATE")
-            try:
+            with writing(db):
                 if request is not None:
                     earlier = _find_request(db, owner, request[0])
                     if earlier is not None:
-                        db.execute("ROLLBACK")
                         return earlier
+                now = now_text()
                 db.execute(
                     "INSERT INTO solutions VALUES (?, ?, ?, ?, ?)",
                     (solution_id, owner, fingerprint, now, body),
@@ -73,10 +104,6 @@ class SqliteStore:
                         "INSERT INTO compose_requests VALUES (?, ?, ?, ?, ?)",
                         (owner, request[0], request[1], solution_id, now),
                     )
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
             return None
 
         return await self._run(work)
@@ -93,6 +120,53 @@ class SqliteStore:
 
         return await self._run(work)
 
+    async def create_order(
+        self, order: OrderRecord, request: tuple[str, str] | None, event: NewEvent
+    ) -> tuple[OrderRecord, bool]:
+        return await self._run(lambda db: orders.create_order(db, order, request, event))
+
+    async def find_order_request(self, owner: str, request_id: str) -> StoredOrderRequest | None:
+        return await self._run(lambda db: orders.find_order_request(db, owner, request_id))
+
+    async def get_order(self, order_id: str) -> OrderRecord | None:
+        return await self._run(lambda db: orders.get_order(db, order_id))
+
+    async def list_orders(
+        self, owner: str, page_size: int, after: tuple[datetime, str] | None
+    ) -> list[OrderRecord]:
+        return await self._run(lambda db: orders.list_orders(db, owner, page_size, after))
+
+    async def save_progress(
+        self,
+        lease: Lease,
+        *,
+        state: OrderState | None = None,
+        components: Sequence[ComponentRecord] = (),
+        step: SagaStep | None = None,
+        events: Sequence[NewEvent] = (),
+    ) -> OrderRecord:
+        return await self._run(
+            lambda db: orders.save_progress(db, lease, state, components, step, events)
+        )
+
+    async def events(self, order_id: str, after_seq: int, limit: int) -> list[OrderEvent]:
+        return await self._run(lambda db: orders.events(db, order_id, after_seq, limit))
+
+    async def acquire_lease(self, order_id: str, holder: str, ttl_s: float) -> Lease | None:
+        return await self._run(lambda db: orders.acquire_lease(db, order_id, holder, ttl_s))
+
+    async def renew_lease(self, lease: Lease, ttl_s: float) -> Lease:
+        return await self._run(lambda db: orders.renew_lease(db, lease, ttl_s))
+
+    async def release_lease(self, lease: Lease) -> None:
+        await self._run(lambda db: orders.release_lease(db, lease))
+
+    async def unfinished_orders(self, limit: int) -> list[str]:
+        return await self._run(lambda db: orders.unfinished_orders(db, limit))
+
+    async def steps(self, order_id: str) -> list[SagaStep]:
+        return await self._run(lambda db: orders.steps(db, order_id))
+
     async def aclose(self) -> None:
         async with self._lock:
             await asyncio.to_thread(self._db.close)
@@ -108,16 +182,28 @@ def _find_request(db: sqlite3.Connection, owner: str, request_id: str) -> Stored
 
 def _migrate(db: sqlite3.Connection) -> None:
     db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
-    applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
-    for version, script in MIGRATIONS:
-        if version in applied:
-            continue
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in filter(str.strip, script.split(";")):
+    # One IMMEDIATE transaction reads what is applied and applies the rest, so two processes
+    # opening the same file at once cannot both apply a migration.
+    with writing(db):
+        applied = {row[0] for row in db.execute("SELECT version FROM schema_migrations")}
+        for version, script in SQLITE_MIGRATIONS:
+            if version in applied:
+                continue
+            for statement in statements(script):
                 db.execute(statement)
             db.execute("INSERT INTO schema_migrations VALUES (?)", (version,))
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
+
+
+def _enable_wal(db: sqlite3.Connection, patience_s: float = 5.0) -> None:
+    """Switches to WAL. SQLite answers `database is locked` at once, without consulting
+    busy_timeout, when another connection is switching the same new file at that moment,
+    so this one waits its turn by hand (a blocking wait: it runs in a worker thread)."""
+    give_up = time.monotonic() + patience_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > give_up:
+                raise
+            time.sleep(0.01)

@@ -17,7 +17,9 @@ def test_demo_once_json_prints_four_identical_complete_solutions() -> None:
     )
 
     assert result.returncode == 0, result.stderr
-    solutions = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    printed = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    solutions = [p for p in printed if "fingerprint" in p]
+    orders = [p for p in printed if "order_id" in p]
     assert [s["entry"] for s in solutions] == ["roaming", "flight", "insurance", "car"]
     assert len({s["fingerprint"] for s in solutions}) == 1
     for solution in solutions:
@@ -31,6 +33,12 @@ def test_demo_once_json_prints_four_identical_complete_solutions() -> None:
         for c in solution["components"]:
             assert set(c["price"]) == {"currency_code", "units", "nanos"}
         assert solution["totals"]
+    assert len(orders) == 1
+    order = orders[0]
+    assert order["solution_id"] == solutions[0]["solution_id"]
+    assert order["state"] == "confirmed"
+    assert [c["state"] for c in order["components"]] == ["confirmed"] * 4
+    assert all(c["reference"] for c in order["components"])
 
 
 def test_sandbox_knobs_are_settable_at_start() -> None:

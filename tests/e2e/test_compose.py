@@ -69,11 +69,18 @@ def trips(draw: st.DrawFn) -> TripPlan:
                 home_airport=st.just("PVG"),
                 phone_number=st.just("+8613800138000"),
             ),
-            min_size=1,
-            max_size=9,
+            min_size=0,
+            max_size=8,
         )
     )
-    return TripPlan(region, airport, depart, back, tuple(people))
+    lead = Person(
+        "Wei",
+        "Li",
+        draw(st.dates(date(1940, 1, 1), TODAY - timedelta(days=19 * 366))),
+        driver=draw(st.booleans()),
+        phone_number="+8613800138000",
+    )
+    return TripPlan(region, airport, depart, back, (lead, *people))
 
 
 @settings(

@@ -46,8 +46,13 @@ def _return_before_departure() -> solution_service_pb2.ComposeSolutionRequest:
 
 
 def _ten_travellers() -> solution_service_pb2.ComposeSolutionRequest:
-    people = tuple(Person("Wei", "Li", TODAY.replace(year=TODAY.year - 30)) for _ in range(10))
+    people = tuple(Person("Wei", "Li", TODAY - timedelta(days=30 * 365)) for _ in range(10))
     return _request("insurance", TripPlan("JP", "NRT", PLAN.depart, PLAN.back, people))
+
+
+def _children_alone() -> solution_service_pb2.ComposeSolutionRequest:
+    kids = (Person("Xiaoyu", "Li", TODAY - timedelta(days=9 * 365)),)
+    return _request("roaming", TripPlan("JP", "NRT", PLAN.depart, PLAN.back, kids))
 
 
 def _empty_entry() -> solution_service_pb2.ComposeSolutionRequest:
@@ -63,6 +68,7 @@ def _empty_entry() -> solution_service_pb2.ComposeSolutionRequest:
         (_return_before_departure, "entry.flight.return_date"),
         (_ten_travellers, "travellers"),
         (_empty_entry, "entry"),
+        (_children_alone, "travellers"),
     ],
 )
 async def test_invalid_input_is_refused_with_field_violations(

@@ -1,0 +1,235 @@
+"""The shared store: PostgreSQL, for several gateway replicas at once.
+
+psycopg 3 (async) through a `psycopg_pool.AsyncConnectionPool`. Every pooled connection is
+in autocommit mode, searches only the store's schema and reads times in UTC. Solutions live
+here; the order half (`OrderStore`) lives in `_postgres_orders`, on the same pool.
+Connection trouble becomes `StorageUnavailableError` (retryable); a row that breaks a
+constraint (a repeated order id, say) becomes `ValueError`, as in the embedded store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool
+
+from gateway.errors import StorageUnavailableError
+from gateway.storage import _postgres_orders as orders
+from gateway.storage._interface import StoredRequest
+from gateway.storage._migrations import POSTGRES_MIGRATIONS, statements
+from gateway.storage._orders import (
+    ComponentRecord,
+    Lease,
+    NewEvent,
+    OrderEvent,
+    OrderRecord,
+    OrderState,
+    SagaStep,
+    StoredOrderRequest,
+)
+from gateway.storage._postgres_orders import Connection
+
+
+class PostgresStore:
+    def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
+        self._pool = pool
+
+    @classmethod
+    async def open(
+        cls,
+        dsn: str,
+        *,
+        schema: str = "public",
+        min_size: int = 1,
+        max_size: int = 10,
+        timeout_s: float = 30.0,
+    ) -> PostgresStore:
+        """Connects, creates `schema` if missing and brings it to the newest migration.
+
+        `timeout_s` bounds the wait for a connection, here and on every later call."""
+
+        async def configure(conn: Connection) -> None:
+            await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+            await conn.execute("SET TimeZone TO 'UTC'")
+
+        pool = AsyncConnectionPool[Connection](
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            kwargs={"autocommit": True},
+            configure=configure,
+            # A connection the server dropped (restart, failover) is replaced, not handed out.
+            check=AsyncConnectionPool.check_connection,
+            timeout=timeout_s,
+            name=f"gateway-store/{schema}",
+            open=False,  # opening in the constructor is deprecated for async pools
+        )
+        store = cls(pool)
+        try:
+            await pool.open(wait=True, timeout=timeout_s)
+            await store._migrate(schema)
+        except psycopg.OperationalError as exc:
+            await pool.close()
+            raise StorageUnavailableError(f"shared store unavailable: {exc}") from exc
+        except BaseException:
+            await pool.close()
+            raise
+        return store
+
+    async def _migrate(self, schema: str) -> None:
+        async with self._pool.connection() as conn, conn.transaction():
+            # Replicas starting together queue here; the lock ends with the transaction.
+            await conn.execute("SELECT pg_advisory_xact_lock(%s::bigint)", (_lock_key(schema),))
+            cur = await conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
+            if await cur.fetchone() is None:
+                # Only when missing: CREATE SCHEMA IF NOT EXISTS needs the privilege anyway.
+                await conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(schema)))
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
+            )
+            cur = await conn.execute("SELECT version FROM schema_migrations")
+            applied = {row[0] for row in await cur.fetchall()}
+            for version, script in POSTGRES_MIGRATIONS:
+                if version in applied:
+                    continue
+                for statement in statements(script):
+                    await conn.execute(statement)
+                await conn.execute("INSERT INTO schema_migrations VALUES (%s)", (version,))
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Connection]:
+        try:
+            async with self._pool.connection() as conn:
+                yield conn
+        except psycopg.OperationalError as exc:  # includes the pool's timeout and closed
+            raise StorageUnavailableError(f"shared store unavailable: {exc}") from exc
+        except psycopg.IntegrityError as exc:
+            raise ValueError(f"refused by the shared store: {exc}") from exc
+
+    async def save_solution(
+        self,
+        solution_id: str,
+        owner: str,
+        fingerprint: str,
+        body: bytes,
+        request: tuple[str, str] | None,
+    ) -> StoredRequest | None:
+        async with self._connection() as conn:
+            if request is not None:
+                earlier = await _find_request(conn, owner, request[0])
+                if earlier is not None:
+                    return earlier
+            saved = False
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO solutions VALUES (%s, %s, %s, now(), %s)",
+                    (solution_id, owner, fingerprint, body),
+                )
+                if request is not None:
+                    # Waits for a concurrent insert of the same id to commit, then does nothing.
+                    claimed = await conn.execute(
+                        "INSERT INTO compose_requests VALUES (%s, %s, %s, %s, now())"
+                        " ON CONFLICT DO NOTHING RETURNING solution_id",
+                        (owner, request[0], request[1], solution_id),
+                    )
+                    if await claimed.fetchone() is None:
+                        raise psycopg.Rollback()  # the other insert won: keep nothing of ours
+                saved = True
+            if saved or request is None:
+                return None
+            winner = await _find_request(conn, owner, request[0])
+            if winner is None:
+                raise ValueError(f"request {request[0]} lost to a request that vanished")
+            return winner
+
+    async def find_request(self, owner: str, request_id: str) -> StoredRequest | None:
+        async with self._connection() as conn:
+            return await _find_request(conn, owner, request_id)
+
+    async def load_solution(self, solution_id: str) -> bytes | None:
+        async with self._connection() as conn:
+            cur = await conn.execute(
+                "SELECT body FROM solutions WHERE solution_id = %s", (solution_id,)
+            )
+            row = await cur.fetchone()
+            return bytes(row[0]) if row else None
+
+    async def create_order(
+        self, order: OrderRecord, request: tuple[str, str] | None, event: NewEvent
+    ) -> tuple[OrderRecord, bool]:
+        async with self._connection() as conn:
+            return await orders.create_order(conn, order, request, event)
+
+    async def find_order_request(self, owner: str, request_id: str) -> StoredOrderRequest | None:
+        async with self._connection() as conn:
+            return await orders.find_order_request(conn, owner, request_id)
+
+    async def get_order(self, order_id: str) -> OrderRecord | None:
+        async with self._connection() as conn:
+            return await orders.get_order(conn, order_id)
+
+    async def list_orders(
+        self, owner: str, page_size: int, after: tuple[datetime, str] | None
+    ) -> list[OrderRecord]:
+        async with self._connection() as conn:
+            return await orders.list_orders(conn, owner, page_size, after)
+
+    async def save_progress(
+        self,
+        lease: Lease,
+        *,
+        state: OrderState | None = None,
+        components: Sequence[ComponentRecord] = (),
+        step: SagaStep | None = None,
+        events: Sequence[NewEvent] = (),
+    ) -> OrderRecord:
+        async with self._connection() as conn:
+            return await orders.save_progress(conn, lease, state, components, step, events)
+
+    async def events(self, order_id: str, after_seq: int, limit: int) -> list[OrderEvent]:
+        async with self._connection() as conn:
+            return await orders.events(conn, order_id, after_seq, limit)
+
+    async def acquire_lease(self, order_id: str, holder: str, ttl_s: float) -> Lease | None:
+        async with self._connection() as conn:
+            return await orders.acquire_lease(conn, order_id, holder, ttl_s)
+
+    async def renew_lease(self, lease: Lease, ttl_s: float) -> Lease:
+        async with self._connection() as conn:
+            return await orders.renew_lease(conn, lease, ttl_s)
+
+    async def release_lease(self, lease: Lease) -> None:
+        async with self._connection() as conn:
+            await orders.release_lease(conn, lease)
+
+    async def unfinished_orders(self, limit: int) -> list[str]:
+        async with self._connection() as conn:
+            return await orders.unfinished_orders(conn, limit)
+
+    async def steps(self, order_id: str) -> list[SagaStep]:
+        async with self._connection() as conn:
+            return await orders.steps(conn, order_id)
+
+    async def aclose(self) -> None:
+        await self._pool.close()
+
+
+async def _find_request(conn: Connection, owner: str, request_id: str) -> StoredRequest | None:
+    cur = await conn.execute(
+        "SELECT request_hash, solution_id FROM compose_requests"
+        " WHERE owner = %s AND request_id = %s",
+        (owner, request_id),
+    )
+    row = await cur.fetchone()
+    return StoredRequest(request_hash=row[0], solution_id=row[1]) if row else None
+
+
+def _lock_key(schema: str) -> int:
+    """The advisory lock that serializes migrations of one schema (a signed 64-bit int)."""
+    digest = hashlib.blake2b(f"partnergateway/migrate/{schema}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
