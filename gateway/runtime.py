@@ -77,7 +77,9 @@ async def running_gateway(
     directory = PartnerDirectory.from_configs(
         settings.partner_configs(), {p.id: p.adapter for p in settings.partners}
     )
-    store = await open_store(settings.state_dir, settings.storage.dsn)
+    store = await open_store(
+        settings.state_dir, settings.storage.dsn, schema=settings.storage.pg_schema
+    )
     booking = settings.booking
     notifier = OrderNotifier()
     runner = SagaRunner(

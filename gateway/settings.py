@@ -77,6 +77,8 @@ class CompositionSettings(BaseModel):
 class StorageSettings(BaseModel):
     dsn: str | None = None
     """PostgreSQL DSN (`postgresql://host:5432/db`); unset = SQLite under `state_dir`."""
+    pg_schema: str = Field("public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
+    """PostgreSQL schema for the gateway's tables."""
 
 
 class BookingSettings(BaseModel):

@@ -1,12 +1,22 @@
-"""Session-wide sandbox partners and gateway on loopback (port 0), reset between tests."""
+"""Session-wide sandbox partners and gateway on loopback (port 0), reset between tests; and
+the local PostgreSQL for the tests that need it.
+
+PostgreSQL comes from `PSG_TEST_POSTGRES_DSN`. Without a reachable server the PostgreSQL
+cases are skipped on a workstation but fail in CI (`CI` set), so CI never passes by
+silently testing one backend.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import grpc
+import psycopg
 import pytest
+from psycopg import sql
 
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.runtime import RunningGateway, running_gateway
@@ -75,3 +85,29 @@ async def stub(channel: grpc.aio.Channel, control: SandboxControl) -> Stub:
     await control.clear_ledgers()
     stub: Stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
     return stub
+
+
+DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+# Both are plain fixtures: `open_store` asks for them only in its PostgreSQL case, from
+# inside the event loop, where an async fixture cannot be set up.
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    dsn = os.environ.get("PSG_TEST_POSTGRES_DSN", DEFAULT_DSN)
+    try:
+        psycopg.connect(dsn, connect_timeout=5).close()
+    except psycopg.OperationalError as exc:
+        if "CI" in os.environ:
+            pytest.fail(f"CI needs PostgreSQL at {dsn}: {exc}")
+        pytest.skip(f"no PostgreSQL at {dsn} (set PSG_TEST_POSTGRES_DSN): {exc}")
+    return dsn
+
+
+@pytest.fixture
+def postgres_schema(postgres_dsn: str) -> Iterator[str]:
+    """A schema name of this test's own; the stores create it, teardown drops it."""
+    schema = f"t_{uuid.uuid4().hex}"
+    yield schema
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))

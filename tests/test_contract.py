@@ -7,23 +7,29 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from gateway.booking import OrderService
 from gateway.service import SolutionService
-from partnergateway.v1 import solution_service_pb2
+from partnergateway.v1 import order_service_pb2, solution_service_pb2
 from tools import protogen
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_every_rpc_has_a_handler_and_every_handler_an_rpc() -> None:
-    service = solution_service_pb2.DESCRIPTOR.services_by_name["SolutionService"]
-    rpcs = {method.name for method in service.methods}
+@pytest.mark.parametrize(
+    ("descriptor", "servicer"),
+    [
+        (solution_service_pb2.DESCRIPTOR.services_by_name["SolutionService"], SolutionService),
+        (order_service_pb2.DESCRIPTOR.services_by_name["OrderService"], OrderService),
+    ],
+)
+def test_every_rpc_has_a_handler_and_every_handler_an_rpc(descriptor: Any, servicer: type) -> None:
+    rpcs = {method.name for method in descriptor.methods}
     handlers = {
-        name
-        for name in vars(SolutionService)
-        if name[:1].isupper() and callable(getattr(SolutionService, name))
+        name for name in vars(servicer) if name[:1].isupper() and callable(getattr(servicer, name))
     }
     assert rpcs == handlers
 

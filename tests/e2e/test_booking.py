@@ -75,6 +75,27 @@ async def test_a_refused_confirmation_releases_the_confirmed_ones(
         assert await calls(control, c.partner_id, order.order_id, "cancel") == [200]
 
 
+async def test_a_release_that_keeps_failing_is_parked_as_needing_attention(
+    channel: grpc.aio.Channel, control: SandboxControl, stub: Stub
+) -> None:
+    solution = await compose_solution(channel)
+    partner = {c.kind: c.offer.partner_id for c in solution.components}
+    await control.set_knobs(partner["flight"], fail_next=[{"operation": "confirm", "status": 409}])
+    await control.set_knobs(
+        partner["car"], fail_next=[{"operation": "cancel", "status": 503, "count": 50}]
+    )
+
+    order = await book(channel, solution, "attention-1")
+
+    assert order.state == order_pb2.ORDER_STATE_NEEDS_ATTENTION
+    by_kind = {c.kind: c for c in order.components}
+    assert by_kind["car"].state == order_pb2.ORDER_COMPONENT_STATE_NEEDS_ATTENTION
+    assert by_kind["car"].detail
+    # The others were released all the same: the stuck one does not block the rest.
+    assert by_kind["insurance"].state == RELEASED
+    assert by_kind["connectivity"].state == RELEASED
+
+
 async def test_accept_partial_keeps_what_could_be_booked(
     channel: grpc.aio.Channel, control: SandboxControl, stub: Stub
 ) -> None:

@@ -1,0 +1,110 @@
+"""Two gateway replicas on one PostgreSQL, recovering the same unfinished orders at once:
+the leases make each saga run exactly once."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+from decimal import Decimal
+
+import grpc
+
+from gateway.money import from_money
+from gateway.runtime import running_gateway
+from gateway.settings import GatewaySettings, StorageSettings
+from gateway.storage import (
+    FINAL_STATES,
+    ComponentRecord,
+    NewEvent,
+    OrderRecord,
+    OrderState,
+    PostgresStore,
+)
+from partnergateway.v1 import solution_pb2
+from tests.e2e.booking_support import calls, compose_solution
+from tests.support import SandboxControl, Stub
+
+
+def pending_order(solution: solution_pb2.Solution) -> OrderRecord:
+    now = datetime.now(UTC)
+    return OrderRecord(
+        order_id=f"ord_{uuid.uuid4().hex}",
+        owner=solution.entry.partner_id,
+        solution_id=solution.solution_id,
+        state=OrderState.PENDING,
+        accept_partial=False,
+        components=tuple(
+            ComponentRecord(
+                kind=c.kind,
+                partner_id=c.offer.partner_id,
+                offer_id=c.offer.offer_id,
+                currency_code=c.offer.price.total.currency_code,
+                base=str(from_money(c.offer.price.base)),
+                tax=str(from_money(c.offer.price.tax)),
+            )
+            for c in solution.components
+        ),
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def all_final(store: PostgresStore, orders: list[OrderRecord]) -> bool:
+    current = [await store.get_order(o.order_id) for o in orders]
+    return all(o is not None and o.state in FINAL_STATES for o in current)
+
+
+async def test_two_replicas_recovering_at_once_run_each_saga_once(
+    gateway_settings: GatewaySettings,
+    channel: grpc.aio.Channel,
+    control: SandboxControl,
+    stub: Stub,
+    postgres_dsn: str,
+    postgres_schema: str,
+) -> None:
+    # Orders a dead replica left behind: stored, their sagas never started.
+    store = await PostgresStore.open(postgres_dsn, schema=postgres_schema)
+    orders = []
+    for _ in range(6):
+        solution = await compose_solution(channel)
+        await store.save_solution(
+            solution.solution_id,
+            solution.entry.partner_id,
+            solution.fingerprint,
+            solution.SerializeToString(),
+            None,
+        )
+        order, _ = await store.create_order(
+            pending_order(solution), None, NewEvent("order_created")
+        )
+        orders.append(order)
+
+    def replica(name: str) -> GatewaySettings:
+        return gateway_settings.model_copy(
+            update={
+                "storage": StorageSettings(dsn=postgres_dsn, pg_schema=postgres_schema),
+                "booking": gateway_settings.booking.model_copy(update={"replica_id": name}),
+            }
+        )
+
+    try:
+        async with (
+            running_gateway(replica("r1"), "127.0.0.1:0"),
+            running_gateway(replica("r2"), "127.0.0.1:0"),
+        ):
+            async with asyncio.timeout(30):
+                # Both replicas work in the background; the store is the only witness.
+                while not await all_final(store, orders):  # noqa: ASYNC110
+                    await asyncio.sleep(0.1)
+        finals = [await store.get_order(o.order_id) for o in orders]
+    finally:
+        await store.aclose()
+
+    for order in finals:
+        assert order is not None
+        assert order.state == OrderState.CONFIRMED
+        for c in order.components:
+            assert await calls(control, c.partner_id, order.order_id, "hold") == [201]
+            assert await calls(control, c.partner_id, order.order_id, "confirm") == [200]
+    assert all(Decimal(c.base) > 0 for o in finals if o for c in o.components)
