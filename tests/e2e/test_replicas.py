@@ -101,10 +101,10 @@ async def test_two_replicas_recovering_at_once_run_each_saga_once(
     finally:
         await store.aclose()
 
-    for order in finals:
-        assert order is not None
-        assert order.state == OrderState.CONFIRMED
-        for c in order.components:
-            assert await calls(control, c.partner_id, order.order_id, "hold") == [201]
-            assert await calls(control, c.partner_id, order.order_id, "confirm") == [200]
+    for final in finals:
+        assert final is not None
+        assert final.state == OrderState.CONFIRMED
+        for c in final.components:
+            assert await calls(control, c.partner_id, final.order_id, "hold") == [201]
+            assert await calls(control, c.partner_id, final.order_id, "confirm") == [200]
     assert all(Decimal(c.base) > 0 for o in finals if o for c in o.components)
