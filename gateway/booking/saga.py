@@ -142,10 +142,14 @@ class SagaRunner:
                 active, solution, self._recipes, self._directory, self._settings.step_timeout_s
             )
             if changes:
+                # Nothing is held: the customer decides on the new prices, not the gateway.
                 detail = "; ".join(f"{c.kind}: {c.detail}" for c in changes)
+                why = {c.kind: c.detail for c in changes}
+                marked = [replace(c, detail=why[c.kind]) for c in components if c.kind in why]
                 return await self._save(
                     lease,
                     state=OrderState.FAILED,
+                    components=marked,
                     events=[NewEvent("order_failed", {"detail": f"solution expired: {detail}"})],
                 )
             components = tuple(renewed)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable
+from decimal import Decimal
+from typing import Any
 
 import grpc
 import pytest
@@ -323,3 +325,45 @@ async def test_expired_solution_is_requoted_and_booked(
     assert done.state == order_pb2.ORDER_STATE_CONFIRMED
     for c in done.components:  # asked again before holding: once to compose, once to re-quote
         assert len(await control.ledger(c.partner_id, "quote")) == 2
+
+
+class _Dearer:
+    """The insurer's catalogue after a price rise: every premium 10 % dearer."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def quote(self, request: Any) -> Any:
+        drafts = self._inner.quote(request)
+        return [
+            {
+                **d,
+                "price": {**d["price"], "base": str(Decimal(d["price"]["base"]) * Decimal("1.1"))},
+            }
+            for d in drafts
+        ]
+
+
+async def test_an_expired_solution_whose_price_changed_is_not_booked(
+    sandbox: SandboxCluster, channel: grpc.aio.Channel, control: SandboxControl, stub: Stub
+) -> None:
+    for pid in control.base_urls:
+        await control.set_knobs(pid, offer_ttl_s=0)  # offers lapse at once
+    solution = await compose_solution(channel)
+    for pid in control.base_urls:
+        await control.set_knobs(pid, offer_ttl_s=900)
+    insurer = next(c.offer.partner_id for c in solution.components if c.kind == "insurance")
+    state = sandbox.partners[insurer].state
+    original = state.catalogue
+    state.catalogue = _Dearer(original)
+    try:
+        order = await book(channel, solution, "price-rise-1")
+        order = await final_order(channel, order.order_id, solution.entry.partner_id)
+    finally:
+        state.catalogue = original
+
+    assert order.state == order_pb2.ORDER_STATE_FAILED
+    insurance = next(c for c in order.components if c.kind == "insurance")
+    assert "price changed" in insurance.detail
+    for c in order.components:  # nothing was held anywhere
+        assert await calls(control, c.partner_id, order.order_id, "hold") == []
