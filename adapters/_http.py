@@ -31,7 +31,7 @@ from adapters._errors import (
     PartnerUnavailable,
 )
 from adapters._model import PartnerConfig
-from adapters._retry import build_retrying
+from adapters._retry import RetryBudget, build_retrying
 
 _TRANSIENT_STATUSES = frozenset({502, 503, 504})
 
@@ -60,6 +60,7 @@ class PartnerHttpClient:
         )
         self._oauth.register_compliance_hook("access_token_response", self._on_token_response)
         self._token_lock = asyncio.Lock()
+        self._retry_budget = RetryBudget(config.retry.budget_ratio, config.retry.budget_min_per_s)
         self.token_fetches = 0
 
     @property
@@ -79,7 +80,7 @@ class PartnerHttpClient:
     ) -> Any:
         """POST `body` to `path`, retrying transient failures until `deadline` (monotonic)."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
-        async for attempt in build_retrying(self._config.retry, deadline):
+        async for attempt in build_retrying(self._config.retry, deadline, self._retry_budget):
             with attempt:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

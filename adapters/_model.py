@@ -17,6 +17,10 @@ class RetryPolicy:
     initial_backoff_s: float = 0.05
     max_backoff_s: float = 1.0
     jitter_s: float = 0.05
+    budget_ratio: float = 0.2
+    """Retries may add at most this share of a partner's calls..."""
+    budget_min_per_s: float = 5.0
+    """...plus this many per second, so a failing partner is not hammered by retries."""
 
 
 @dataclass(frozen=True)

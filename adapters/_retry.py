@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from tenacity import (
     AsyncRetrying,
@@ -17,12 +18,44 @@ from adapters._errors import AdapterError, PartnerUnavailable
 from adapters._model import RetryPolicy
 
 
+class RetryBudget:
+    """A token bucket shared by all calls to one partner: every call earns `ratio` of a retry,
+    time earns `min_per_s`, every retry spends one. A partner that fails everything gets about
+    `ratio` more load from retries, not `max_attempts` times the load."""
+
+    def __init__(self, ratio: float, min_per_s: float, clock: Callable[[], float] = time.monotonic):
+        self._ratio = ratio
+        self._min_per_s = min_per_s
+        self._clock = clock
+        self._cap = max(10.0, min_per_s * 10)
+        self._tokens = self._cap
+        self._at = clock()
+
+    def deposit(self) -> None:
+        self._refill()
+        self._tokens = min(self._cap, self._tokens + self._ratio)
+
+    def try_spend(self) -> bool:
+        self._refill()
+        if self._tokens < 1:
+            return False
+        self._tokens -= 1
+        return True
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self._cap, self._tokens + (now - self._at) * self._min_per_s)
+        self._at = now
+
+
 def _is_retryable(exc: BaseException) -> bool:
     # CancelledError is a BaseException, not an AdapterError: a cancelled caller is never retried.
     return isinstance(exc, AdapterError) and exc.retryable
 
 
-def build_retrying(policy: RetryPolicy, deadline: float) -> AsyncRetrying:
+def build_retrying(
+    policy: RetryPolicy, deadline: float, budget: RetryBudget | None = None
+) -> AsyncRetrying:
     """A fresh retrying object for one call (shared ones would share attempt counts).
 
     Stops after `max_attempts`, or before a wait that would end past `deadline` (a
@@ -40,10 +73,15 @@ def build_retrying(policy: RetryPolicy, deadline: float) -> AsyncRetrying:
             seconds = max(seconds, exc.retry_after_s)
         return seconds
 
-    budget = max(0.0, deadline - time.monotonic())
+    def retryable(exc: BaseException) -> bool:
+        return _is_retryable(exc) and (budget is None or budget.try_spend())
+
+    if budget is not None:
+        budget.deposit()
+    time_left = max(0.0, deadline - time.monotonic())
     return AsyncRetrying(
-        retry=retry_if_exception(_is_retryable),
+        retry=retry_if_exception(retryable),
         wait=wait,
-        stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(budget),
+        stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(time_left),
         reraise=True,
     )

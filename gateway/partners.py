@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from adapters import PartnerAdapter, PartnerConfig, create_adapter
 
@@ -20,11 +20,16 @@ class PartnerDirectory:
 
     @classmethod
     def from_configs(
-        cls, configs: Iterable[PartnerConfig], adapters: Mapping[str, str | None] | None = None
+        cls,
+        configs: Iterable[PartnerConfig],
+        adapters: Mapping[str, str | None] | None = None,
+        guard: Callable[[PartnerAdapter], PartnerAdapter] | None = None,
     ) -> PartnerDirectory:
-        """Builds adapters; `adapters` maps a partner id to a non-default adapter reference."""
+        """Builds adapters; `adapters` maps a partner id to a non-default adapter reference;
+        `guard` wraps each one (breakers, bulkheads)."""
         chosen = adapters or {}
-        return cls((c, create_adapter(c, chosen.get(c.partner_id))) for c in configs)
+        wrap = guard or (lambda adapter: adapter)
+        return cls((c, wrap(create_adapter(c, chosen.get(c.partner_id)))) for c in configs)
 
     @property
     def kinds(self) -> dict[str, str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import grpc
 from grpc_health.v1._async import HealthServicer
 
+from adapters import PartnerAdapter
 from bundles import load_recipes
 from gateway.booking import (
     BookingStore,
@@ -25,9 +26,16 @@ from gateway.booking import (
     recovery_loop,
 )
 from gateway.partners import PartnerDirectory
+from gateway.resilience import (
+    BreakerPolicy,
+    Bulkhead,
+    BulkheadPolicy,
+    CircuitBreaker,
+    GuardedAdapter,
+)
 from gateway.server import build_server, set_serving
 from gateway.service import SolutionService
-from gateway.settings import BookingSettings, GatewaySettings
+from gateway.settings import BookingSettings, GatewaySettings, ResilienceSettings
 from gateway.storage import open_store
 
 log = logging.getLogger(__name__)
@@ -61,21 +69,35 @@ def crash_hook(crash_at: str | None) -> Callable[[str], None] | None:
     return crash
 
 
+def guard_factory(settings: ResilienceSettings) -> Callable[[PartnerAdapter], PartnerAdapter]:
+    """Wraps each partner's adapter in its own circuit breaker and bulkhead."""
+    breaker = BreakerPolicy(**settings.breaker.model_dump())
+    bulkhead = BulkheadPolicy(**settings.bulkhead.model_dump())
+
+    def guard(adapter: PartnerAdapter) -> PartnerAdapter:
+        return GuardedAdapter(adapter, CircuitBreaker(breaker), Bulkhead(bulkhead))
+
+    return guard
+
+
 def _replica_id(booking: BookingSettings) -> str:
     return booking.replica_id or f"{socket.gethostname()}:{os.getpid()}"
 
 
 @asynccontextmanager
 async def running_gateway(
-    settings: GatewaySettings, address: str | None = None
+    settings: GatewaySettings, address: str | None = None, *, reuse_port: bool = False
 ) -> AsyncIterator[RunningGateway]:
     """A started gateway; on exit it stops taking calls, drains, and closes its resources.
 
     On start it resumes every booking saga left unfinished (by this or a dead replica).
+    `reuse_port` shares the port with sibling worker processes (SO_REUSEPORT).
     """
     recipes = load_recipes(settings.composition.recipe_dirs)
     directory = PartnerDirectory.from_configs(
-        settings.partner_configs(), {p.id: p.adapter for p in settings.partners}
+        settings.partner_configs(),
+        {p.id: p.adapter for p in settings.partners},
+        guard=guard_factory(settings.resilience),
     )
     store = await open_store(
         settings.state_dir, settings.storage.dsn, schema=settings.storage.pg_schema
@@ -95,7 +117,9 @@ async def running_gateway(
     recovery: asyncio.Task[None] | None = None
     try:
         service = SolutionService(directory, store, recipes, settings.composition)
-        server, port, health_servicer = build_server(settings.server, service, orders, address)
+        server, port, health_servicer = build_server(
+            settings.server, service, orders, address, reuse_port=reuse_port
+        )
         await server.start()
         recovery = asyncio.create_task(
             recovery_loop(store, orders.start_saga, booking.recovery_interval_s)

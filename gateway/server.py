@@ -21,7 +21,7 @@ SOLUTION_SERVICE = solution_service_pb2.DESCRIPTOR.services_by_name["SolutionSer
 ORDER_SERVICE = order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
 
 
-def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
+def server_options(settings: ServerSettings, reuse_port: bool = False) -> list[tuple[str, int]]:
     return [
         ("grpc.max_receive_message_length", settings.max_message_bytes),
         ("grpc.max_send_message_length", settings.max_message_bytes),
@@ -30,8 +30,9 @@ def server_options(settings: ServerSettings) -> list[tuple[str, int]]:
         # Clients may ping every 10 s without data; faster pingers are told to go away.
         ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
         ("grpc.keepalive_permit_without_calls", 1),
-        # One process per port unless `serve --workers` asks for SO_REUSEPORT explicitly.
-        ("grpc.so_reuseport", 0),
+        # One process per port unless `serve --workers` asks for SO_REUSEPORT explicitly:
+        # with it on, a second gateway started by mistake would silently share the port.
+        ("grpc.so_reuseport", 1 if reuse_port else 0),
     ]
 
 
@@ -40,9 +41,16 @@ def build_server(
     servicer: solution_service_pb2_grpc.SolutionServiceServicer,
     orders: order_service_pb2_grpc.OrderServiceServicer,
     address: str | None = None,
+    *,
+    reuse_port: bool = False,
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
-    """A ready-to-start server bound to `address` (default from settings; port 0 = any)."""
-    server = grpc.aio.server(interceptors=[ErrorInterceptor()], options=server_options(settings))
+    """A ready-to-start server bound to `address` (default from settings; port 0 = any).
+
+    `reuse_port` lets several processes bind the same port (SO_REUSEPORT, `serve --workers`).
+    """
+    server = grpc.aio.server(
+        interceptors=[ErrorInterceptor()], options=server_options(settings, reuse_port)
+    )
     solution_service_pb2_grpc.add_SolutionServiceServicer_to_server(servicer, server)
     order_service_pb2_grpc.add_OrderServiceServicer_to_server(orders, server)
     health_servicer = HealthServicer()

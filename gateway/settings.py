@@ -25,6 +25,9 @@ class RetrySettings(BaseModel):
     initial_backoff_s: float = Field(0.05, ge=0)
     max_backoff_s: float = Field(1.0, ge=0)
     jitter_s: float = Field(0.05, ge=0)
+    budget_ratio: float = Field(0.2, ge=0)
+    """Retries allowed per partner, as a share of its calls (plus `budget_min_per_s`)."""
+    budget_min_per_s: float = Field(5.0, ge=0)
 
 
 class PartnerSettings(BaseModel):
@@ -72,6 +75,25 @@ class CompositionSettings(BaseModel):
     compose_reserve_s: float = Field(0.05, ge=0)
     """Time kept back from the partners' budget to compose and answer."""
     recipe_dirs: list[Path] = Field(default_factory=list)
+
+
+class BreakerSettings(BaseModel):
+    window: int = Field(20, ge=1)
+    min_calls: int = Field(5, ge=1)
+    failure_ratio: float = Field(0.5, gt=0, le=1)
+    cool_down_s: float = Field(5.0, ge=0)
+
+
+class BulkheadSettings(BaseModel):
+    max_concurrent: int = Field(100, ge=1)
+    max_waiting: int = Field(200, ge=0)
+
+
+class ResilienceSettings(BaseModel):
+    """Per partner: a circuit breaker and a bulkhead around its adapter."""
+
+    breaker: BreakerSettings = BreakerSettings()
+    bulkhead: BulkheadSettings = BulkheadSettings()
 
 
 class StorageSettings(BaseModel):
@@ -122,6 +144,7 @@ class GatewaySettings(BaseSettings):
     server: ServerSettings = ServerSettings()
     composition: CompositionSettings = CompositionSettings()
     retry: RetrySettings = RetrySettings()
+    resilience: ResilienceSettings = ResilienceSettings()
     storage: StorageSettings = StorageSettings()
     booking: BookingSettings = BookingSettings()
     partners: list[PartnerSettings] = Field(default_factory=_default_partners)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["CatalogueError", "PartnerError", "code_for_status"]
+__all__ = ["CatalogueError", "MalformedAnswer", "PartnerError", "code_for_status"]
 
 # The protocol's status → code table (docs/partner-protocol.md, "Errors").
 _CODES: Mapping[int, str] = {
@@ -73,3 +73,12 @@ class CatalogueError(PartnerError):
         code: str = "invalid_request",
     ) -> None:
         super().__init__(status, code, message, field)
+
+
+class MalformedAnswer(PartnerError):
+    """An injected fault: the partner answers 200 with a body that is not valid JSON."""
+
+    BODY = b'{"offers": [{"offer_id": "of_'
+
+    def __init__(self) -> None:
+        super().__init__(200, "malformed", "injected malformed answer")

@@ -10,7 +10,7 @@ import random
 from dataclasses import replace
 
 from sandbox._catalogue import stable_int
-from sandbox._errors import PartnerError, code_for_status
+from sandbox._errors import MalformedAnswer, PartnerError, code_for_status
 from sandbox._knobs import Knobs
 
 __all__ = ["BUSINESS_OPERATIONS", "Faults", "injected_error", "outage_error"]
@@ -70,7 +70,11 @@ class Faults:
                 rules[i] = replace(rule, count=rule.count - 1)
             else:
                 del rules[i]
-            error = injected_error(rule.status, rule.retry_after_s)
+            error = (
+                MalformedAnswer()
+                if rule.malformed
+                else injected_error(rule.status, rule.retry_after_s)
+            )
             return replace(knobs, fail_next=tuple(rules)), error
         if (
             operation in BUSINESS_OPERATIONS

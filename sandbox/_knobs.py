@@ -29,20 +29,28 @@ def _int(value: object, field: str, low: int, high: int) -> int:
     return value
 
 
+def _bool(value: object, field: str) -> bool:
+    if not isinstance(value, bool):
+        raise _bad(field, "must be true or false")
+    return value
+
+
 @dataclass(frozen=True)
 class FailRule:
-    """Answer the next `count` calls of `operation` with `status` (and `Retry-After`)."""
+    """Answer the next `count` calls of `operation` with `status` (and `Retry-After`); with
+    `malformed`, answer 200 with a truncated JSON body instead (a partner's broken release)."""
 
     operation: str
     status: int = 503
     count: int = 1
     retry_after_s: int | None = None
+    malformed: bool = False
 
     @classmethod
     def from_json(cls, value: object, field: str) -> FailRule:
         if not isinstance(value, dict):
             raise _bad(field, "must be an object")
-        unknown = set(value) - {"operation", "status", "count", "retry_after_s"}
+        unknown = set(value) - {"operation", "status", "count", "retry_after_s", "malformed"}
         if unknown:
             raise _bad(f"{field}.{min(unknown)}", "is not a fail_next field")
         operation = value.get("operation")
@@ -56,6 +64,7 @@ class FailRule:
             retry_after_s=None
             if retry_after is None
             else _int(retry_after, f"{field}.retry_after_s", 0, 86_400),
+            malformed=_bool(value.get("malformed", False), f"{field}.malformed"),
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -64,6 +73,7 @@ class FailRule:
             "status": self.status,
             "count": self.count,
             "retry_after_s": self.retry_after_s,
+            "malformed": self.malformed,
         }
 
 

@@ -20,7 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from sandbox._catalogue import canonical_json
-from sandbox._errors import PartnerError
+from sandbox._errors import MalformedAnswer, PartnerError
 from sandbox._faults import outage_error
 from sandbox._idempotency import check_key
 from sandbox._state import PartnerState
@@ -126,6 +126,8 @@ def operation_endpoint(
             response = await _answer(
                 state, operation, call, work, mutation=mutation, authenticated=authenticated
             )
+        except MalformedAnswer:
+            response = Response(MalformedAnswer.BODY, 200, media_type="application/json")
         except PartnerError as error:
             response = error_response(error)
         except Exception:

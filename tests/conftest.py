@@ -19,6 +19,7 @@ import pytest
 from psycopg import sql
 
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.resilience import GuardedAdapter
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import BookingSettings, GatewaySettings, RetrySettings
 from partnergateway.v1 import solution_service_pb2_grpc
@@ -71,7 +72,7 @@ async def channel(gateway: RunningGateway) -> AsyncIterator[grpc.aio.Channel]:
 
 
 @pytest.fixture
-async def stub(channel: grpc.aio.Channel, control: SandboxControl) -> Stub:
+async def stub(channel: grpc.aio.Channel, control: SandboxControl, gateway: RunningGateway) -> Stub:
     """The gateway's client stub, with every sandbox partner fast, healthy and its ledger empty."""
     for pid in control.base_urls:
         await control.set_knobs(
@@ -83,6 +84,9 @@ async def stub(channel: grpc.aio.Channel, control: SandboxControl) -> Stub:
             fail_next=[],
         )
     await control.clear_ledgers()
+    for adapter in gateway.directory.adapters().values():
+        if isinstance(adapter, GuardedAdapter):
+            adapter.breaker.reset()  # one test's failing partner does not open another's breaker
     stub: Stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
     return stub
 

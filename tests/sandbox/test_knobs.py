@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 import httpx2
+import pytest
 
 from sandbox import GATEWAY_CLIENT_ID, SandboxCluster
 from tests.sandbox.support import REQUESTS, bearer, quote, secret
@@ -64,7 +65,7 @@ async def test_fail_next_fails_once_then_succeeds(
     partner = cluster["airline-b"]
     rule = {"operation": "quote", "status": 503, "count": 1, "retry_after_s": 2}
     knobs = await patch_knobs(client, partner.base_url, fail_next=[rule])
-    assert knobs["fail_next"] == [rule]
+    assert knobs["fail_next"] == [{**rule, "malformed": False}]
 
     failed = await quote(client, partner, REQUESTS["airline"])
     assert failed.status_code == 503
@@ -194,3 +195,19 @@ async def test_unknown_path_answers_protocol_error(
     response = await client.get(f"{cluster['car-a'].base_url}/v1/nothing")
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_fail_next_can_answer_malformed_json(
+    cluster: SandboxCluster, client: httpx2.AsyncClient
+) -> None:
+    partner = cluster["airline-b"]
+    await patch_knobs(
+        client, partner.base_url, fail_next=[{"operation": "quote", "malformed": True}]
+    )
+
+    broken = await quote(client, partner, REQUESTS["airline"])
+
+    assert broken.status_code == 200
+    with pytest.raises(ValueError, match=r"Expecting|Unterminated"):
+        broken.json()
+    assert (await quote(client, partner, REQUESTS["airline"])).json()["offers"]
