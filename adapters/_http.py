@@ -19,6 +19,7 @@ import httpx2
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from httpx_aiohttp.httpx2 import AiohttpTransport
+from opentelemetry import trace
 
 from adapters._errors import (
     AdapterError,
@@ -62,6 +63,7 @@ class PartnerHttpClient:
         self._token_lock = asyncio.Lock()
         self._retry_budget = RetryBudget(config.retry.budget_ratio, config.retry.budget_min_per_s)
         self.token_fetches = 0
+        self.retries = 0
 
     @property
     def partner_id(self) -> str:
@@ -81,6 +83,11 @@ class PartnerHttpClient:
         """POST `body` to `path`, retrying transient failures until `deadline` (monotonic)."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
         async for attempt in build_retrying(self._config.retry, deadline, self._retry_budget):
+            number = attempt.retry_state.attempt_number
+            if number > 1:
+                self.retries += 1
+            # The caller's span (one per partner call) learns how many attempts it took.
+            trace.get_current_span().set_attribute("partner.attempts", number)
             with attempt:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:

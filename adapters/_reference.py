@@ -62,6 +62,10 @@ class ReferenceAdapter:
     def token_fetches(self) -> int:
         return self._http.token_fetches
 
+    @property
+    def retries(self) -> int:
+        return self._http.retries
+
     async def quote(self, request: QuoteRequest, *, deadline: float) -> Sequence[Offer]:
         body = self._protocol.quote_body(request.params)
         payload = await self._http.post_json("/v1/quotes", body, deadline=deadline)

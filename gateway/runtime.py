@@ -25,9 +25,11 @@ from gateway.booking import (
     SagaSettings,
     recovery_loop,
 )
+from gateway.feedback import FeedbackService
 from gateway.partners import PartnerDirectory
 from gateway.resilience import (
     BreakerPolicy,
+    BreakerState,
     Bulkhead,
     BulkheadPolicy,
     CircuitBreaker,
@@ -37,6 +39,7 @@ from gateway.server import build_server, set_serving
 from gateway.service import SolutionService
 from gateway.settings import BookingSettings, GatewaySettings, ResilienceSettings
 from gateway.storage import open_store
+from gateway.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +83,34 @@ def guard_factory(settings: ResilienceSettings) -> Callable[[PartnerAdapter], Pa
     return guard
 
 
+_CIRCUIT_VALUE = {BreakerState.CLOSED: 0.0, BreakerState.HALF_OPEN: 1.0, BreakerState.OPEN: 2.0}
+
+
+def partner_stats(directory: PartnerDirectory) -> list[tuple[str, float, float, float]]:
+    """Per partner, for the observable metrics: token fetches, retries, circuit state."""
+    rows = []
+    for partner_id, adapter in sorted(directory.adapters().items()):
+        circuit = 0.0
+        if isinstance(adapter, GuardedAdapter):
+            circuit = _CIRCUIT_VALUE[adapter.breaker.state]
+            adapter = adapter.inner
+        fetches = float(getattr(adapter, "token_fetches", 0))
+        retries = float(getattr(adapter, "retries", 0))
+        rows.append((partner_id, fetches, retries, circuit))
+    return rows
+
+
 def _replica_id(booking: BookingSettings) -> str:
     return booking.replica_id or f"{socket.gethostname()}:{os.getpid()}"
 
 
 @asynccontextmanager
 async def running_gateway(
-    settings: GatewaySettings, address: str | None = None, *, reuse_port: bool = False
+    settings: GatewaySettings,
+    address: str | None = None,
+    *,
+    reuse_port: bool = False,
+    telemetry: Telemetry | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """A started gateway; on exit it stops taking calls, drains, and closes its resources.
 
@@ -112,13 +136,22 @@ async def running_gateway(
         notifier,
         SagaSettings(step_timeout_s=booking.step_timeout_s, lease_ttl_s=booking.lease_ttl_s),
         crash_hook(booking.crash_at),
+        telemetry,
     )
+    if telemetry is not None:
+        telemetry.metrics.watch_partners(lambda: partner_stats(directory))
     orders = OrderService(store, runner, notifier)
     recovery: asyncio.Task[None] | None = None
     try:
-        service = SolutionService(directory, store, recipes, settings.composition)
+        service = SolutionService(directory, store, recipes, settings.composition, telemetry)
         server, port, health_servicer = build_server(
-            settings.server, service, orders, address, reuse_port=reuse_port
+            settings.server,
+            service,
+            orders,
+            address,
+            reuse_port=reuse_port,
+            telemetry=telemetry,
+            feedback=FeedbackService(store, telemetry),
         )
         await server.start()
         recovery = asyncio.create_task(

@@ -7,10 +7,15 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+from opentelemetry.instrumentation.grpc.filters import health_check, negate
 
 from gateway.interceptors import ErrorInterceptor
 from gateway.settings import ServerSettings
+from gateway.telemetry import MetricsInterceptor, Telemetry
 from partnergateway.v1 import (
+    feedback_service_pb2,
+    feedback_service_pb2_grpc,
     order_service_pb2,
     order_service_pb2_grpc,
     solution_service_pb2,
@@ -19,6 +24,7 @@ from partnergateway.v1 import (
 
 SOLUTION_SERVICE = solution_service_pb2.DESCRIPTOR.services_by_name["SolutionService"].full_name
 ORDER_SERVICE = order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
+FEEDBACK_SERVICE = feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name
 
 
 def server_options(settings: ServerSettings, reuse_port: bool = False) -> list[tuple[str, int]]:
@@ -36,6 +42,20 @@ def server_options(settings: ServerSettings, reuse_port: bool = False) -> list[t
     ]
 
 
+def interceptors(telemetry: Telemetry) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
+    """Outermost first: the server span (continuing an incoming `traceparent`; health checks
+    are not traced), RED metrics, then error translation, so both see the final status."""
+    chain: list[grpc.aio.ServerInterceptor] = []  # type: ignore[type-arg]
+    if telemetry.enabled:
+        chain.append(
+            aio_server_interceptor(  # type: ignore[no-untyped-call]
+                tracer_provider=telemetry.tracer_provider, filter_=negate(health_check())
+            )
+        )
+    chain += [MetricsInterceptor(telemetry.metrics), ErrorInterceptor()]
+    return chain
+
+
 def build_server(
     settings: ServerSettings,
     servicer: solution_service_pb2_grpc.SolutionServiceServicer,
@@ -43,22 +63,29 @@ def build_server(
     address: str | None = None,
     *,
     reuse_port: bool = False,
+    telemetry: Telemetry | None = None,
+    feedback: feedback_service_pb2_grpc.FeedbackServiceServicer | None = None,
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A ready-to-start server bound to `address` (default from settings; port 0 = any).
 
     `reuse_port` lets several processes bind the same port (SO_REUSEPORT, `serve --workers`).
+    `feedback` (the customer KPIs) is registered and listed by reflection when given.
     """
     server = grpc.aio.server(
-        interceptors=[ErrorInterceptor()], options=server_options(settings, reuse_port)
+        interceptors=interceptors(telemetry or Telemetry()),
+        options=server_options(settings, reuse_port),
     )
     solution_service_pb2_grpc.add_SolutionServiceServicer_to_server(servicer, server)
     order_service_pb2_grpc.add_OrderServiceServicer_to_server(orders, server)
+    if feedback is not None:
+        feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(feedback, server)
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         (
             SOLUTION_SERVICE,
             ORDER_SERVICE,
+            *((FEEDBACK_SERVICE,) if feedback is not None else ()),
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ),
@@ -76,5 +103,5 @@ async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:
         if serving
         else health_pb2.HealthCheckResponse.NOT_SERVING
     )
-    for service in ("", SOLUTION_SERVICE, ORDER_SERVICE):
+    for service in ("", SOLUTION_SERVICE, ORDER_SERVICE, FEEDBACK_SERVICE):
         await health_servicer.set(service, status)

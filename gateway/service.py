@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, date, datetime
@@ -22,9 +23,11 @@ from gateway.normalize import ComposeRequest, NormalizedRequest, normalize
 from gateway.partners import PartnerDirectory
 from gateway.settings import CompositionSettings
 from gateway.storage import SolutionStore
+from gateway.telemetry import PartnerCallObserver, Telemetry
 from partnergateway.v1 import solution_pb2, solution_service_pb2, solution_service_pb2_grpc
 
 Update = solution_pb2.Component | solution_pb2.Solution
+log = logging.getLogger(__name__)
 
 
 def _utc_today() -> date:
@@ -38,6 +41,7 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         store: SolutionStore,
         recipes: Mapping[str, Recipe],
         settings: CompositionSettings,
+        telemetry: Telemetry | None = None,
         today: Callable[[], date] = _utc_today,
     ) -> None:
         self._directory = directory
@@ -45,7 +49,10 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         self._recipes = dict(recipes)
         self._settings = settings
         self._today = today
-        self._composer = Composer(directory)
+        telemetry = telemetry or Telemetry()
+        self._metrics = telemetry.metrics
+        self._tracer = telemetry.tracer("gateway.composition")
+        self._composer = Composer(directory, PartnerCallObserver(telemetry, self._metrics))
         # First composition of each (owner, request_id) still running: replays wait for it
         # instead of starting a second fan-out (AIP-155).
         self._inflight: dict[tuple[str, str], asyncio.Future[None]] = {}
@@ -158,6 +165,25 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         entry = solution_pb2.EntrySummary(
             partner_id=normalized.entry_partner_id, kind=normalized.entry_kind
         )
+        attributes = {
+            "recipe": recipe.ref,
+            "entry.partner": entry.partner_id,
+            "entry.kind": entry.kind,
+        }
+        with self._tracer.start_as_current_span("compose", attributes=attributes):
+            async for update in self._compose_traced(
+                recipe, normalized, entry, deadline, request_hash
+            ):
+                yield update
+
+    async def _compose_traced(
+        self,
+        recipe: Recipe,
+        normalized: NormalizedRequest,
+        entry: solution_pb2.EntrySummary,
+        deadline: float,
+        request_hash: str | None,
+    ) -> AsyncIterator[Update]:
         async for update in self._composer.compose(recipe, normalized.trip, entry, deadline):
             if isinstance(update, solution_pb2.Solution):
                 request = (normalized.request_id, request_hash) if request_hash else None
@@ -167,10 +193,27 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
                     update.fingerprint,
                     update.SerializeToString(),
                     request,
+                    recipe=update.recipe,
                 )
                 if earlier is not None:  # another replica answered this request id first
                     body = await self._store.load_solution(earlier.solution_id)
                     update = solution_pb2.Solution.FromString(body or b"")
+                else:
+                    self._metrics.solutions_composed.add(
+                        1, {"recipe": recipe.name, "entry.partner": entry.partner_id}
+                    )
+                    ok = sum(
+                        c.status == solution_pb2.COMPONENT_STATUS_OK for c in update.components
+                    )
+                    # Ids and counts only: never a traveller's name, birth date or number.
+                    log.info(
+                        "composed %s (%s) for %s: %d of %d components ok",
+                        update.solution_id,
+                        recipe.ref,
+                        entry.partner_id,
+                        ok,
+                        len(update.components),
+                    )
             yield update
 
     def _deadline(self, time_remaining: float | None) -> float:

@@ -16,6 +16,9 @@ from types import TracebackType
 from typing import Any, Self
 
 import uvicorn
+from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+from opentelemetry.trace import TracerProvider
+from starlette.types import ASGIApp
 
 from sandbox._app import create_partner_app
 from sandbox._defaults import DEFAULT_PARTNERS
@@ -100,7 +103,9 @@ class SandboxCluster:
     ) -> None:
         await self.aclose()
 
-    async def _start(self, spec: PartnerSpec, host: str, port: int) -> RunningPartner:
+    async def _start(
+        self, spec: PartnerSpec, host: str, port: int, tracer_provider: TracerProvider | None
+    ) -> RunningPartner:
         sock = _bind(host, port)
         url_host = _WILDCARD_HOSTS.get(host, host)
         if ":" in url_host:
@@ -108,7 +113,13 @@ class SandboxCluster:
         base_url = f"http://{url_host}:{sock.getsockname()[1]}"
         try:
             state = PartnerState(spec, issuer=base_url)
-            server = _EmbeddedServer(_config(create_partner_app(state)))
+            app: ASGIApp = create_partner_app(state)
+            if tracer_provider is not None:
+                # Server spans continue the caller's `traceparent`: one trace across companies.
+                app = OpenTelemetryMiddleware(
+                    app, tracer_provider=tracer_provider, exclude_spans=["receive", "send"]
+                )
+            server = _EmbeddedServer(_config(app))
             task = asyncio.create_task(
                 server.serve(sockets=[sock]), name=f"sandbox:{spec.partner_id}"
             )
@@ -160,8 +171,11 @@ async def start_sandbox(
     *,
     host: str = "127.0.0.1",
     ports: Mapping[str, int] | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> SandboxCluster:
-    """Start one HTTP server per spec in this event loop; `ports` maps ids to ports (0 = free)."""
+    """Start one HTTP server per spec in this event loop; `ports` maps ids to ports (0 = free).
+
+    With a `tracer_provider`, every partner traces its requests (OpenTelemetry ASGI)."""
     ids = [spec.partner_id for spec in specs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"partner ids must be unique: {ids}")
@@ -169,7 +183,7 @@ async def start_sandbox(
     cluster = SandboxCluster()
     try:
         for spec in specs:
-            await cluster._start(spec, host, ports.get(spec.partner_id, 0))
+            await cluster._start(spec, host, ports.get(spec.partner_id, 0), tracer_provider)
     except BaseException:
         await cluster.aclose()
         raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import grpc
@@ -29,11 +30,24 @@ class SandboxControl:
     async def aclose(self) -> None:
         await self._http.aclose()
 
-    async def ledger(self, partner_id: str, operation: str | None = None) -> list[dict[str, Any]]:
+    async def ledger(
+        self, partner_id: str, operation: str | None = None, *, since: str = ""
+    ) -> list[dict[str, Any]]:
+        """Entries of `operation`; with `since` (from `now()`), only requests that arrived
+        after it — a slow request of an earlier test is recorded only when it ends."""
         response = await self._http.get(f"{self.base_urls[partner_id]}/_sandbox/ledger")
         response.raise_for_status()
         entries: list[dict[str, Any]] = response.json()["entries"]
-        return [e for e in entries if operation is None or e["operation"] == operation]
+        return [
+            e
+            for e in entries
+            if (operation is None or e["operation"] == operation) and e["at"] >= since
+        ]
+
+    @staticmethod
+    def now() -> str:
+        """The current time as the ledger writes it (RFC 3339, milliseconds, Z)."""
+        return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
     async def clear_ledgers(self) -> None:
         for url in self.base_urls.values():
@@ -53,8 +67,8 @@ class SandboxControl:
         result: dict[str, Any] = response.json()
         return result
 
-    async def count(self, partner_id: str, operation: str) -> int:
-        return len(await self.ledger(partner_id, operation))
+    async def count(self, partner_id: str, operation: str, *, since: str = "") -> int:
+        return len(await self.ledger(partner_id, operation, since=since))
 
 
 def rich_status(error: grpc.aio.AioRpcError) -> status_pb2.Status:

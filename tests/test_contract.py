@@ -12,8 +12,9 @@ from typing import Any
 import pytest
 
 from gateway.booking import OrderService
+from gateway.feedback import FeedbackService
 from gateway.service import SolutionService
-from partnergateway.v1 import order_service_pb2, solution_service_pb2
+from partnergateway.v1 import feedback_service_pb2, order_service_pb2, solution_service_pb2
 from tools import protogen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
     [
         (solution_service_pb2.DESCRIPTOR.services_by_name["SolutionService"], SolutionService),
         (order_service_pb2.DESCRIPTOR.services_by_name["OrderService"], OrderService),
+        (feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"], FeedbackService),
     ],
 )
 def test_every_rpc_has_a_handler_and_every_handler_an_rpc(descriptor: Any, servicer: type) -> None:

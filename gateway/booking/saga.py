@@ -40,6 +40,7 @@ from gateway.storage import (
     SolutionStore,
 )
 from gateway.storage import OrderStore as _OrderStore
+from gateway.telemetry import PartnerCallObserver, Telemetry
 from partnergateway.v1 import solution_pb2
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class SagaRunner:
         notifier: OrderNotifier,
         settings: SagaSettings = SagaSettings(),
         crash_hook: CrashHook | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
         self._store = store
         self._directory = directory
@@ -85,6 +87,10 @@ class SagaRunner:
         self._notifier = notifier
         self._settings = settings
         self._crash = crash_hook or (lambda point: None)
+        telemetry = telemetry or Telemetry()
+        self._metrics = telemetry.metrics
+        self._observer = PartnerCallObserver(telemetry, self._metrics)
+        self._tracer = telemetry.tracer("gateway.booking")
 
     async def run(self, order_id: str) -> OrderRecord | None:
         """Drives the order to a final state. None when another replica holds its lease."""
@@ -94,10 +100,15 @@ class SagaRunner:
         saga = asyncio.current_task()
         keeper = asyncio.create_task(self._keep(lease, saga))
         try:
-            order = await self._store.get_order(order_id)
-            while order is not None and order.state not in FINAL_STATES:
-                order = await self._advance(order, lease)
-            return order
+            with self._tracer.start_as_current_span(
+                "booking.saga", attributes={"order.id": order_id}
+            ) as span:
+                order = await self._store.get_order(order_id)
+                while order is not None and order.state not in FINAL_STATES:
+                    order = await self._advance(order, lease)
+                if order is not None:
+                    span.set_attribute("order.state", order.state.value)
+                return order
         except LeaseLostError:
             log.warning("order %s: lease lost, another replica continues", order_id)
             return None
@@ -239,9 +250,14 @@ class SagaRunner:
         adapter = self._adapter(c)
         await self._step(lease, c, "hold", "started", key)
         try:
-            hold = await adapter.hold(
-                c.offer_id, travellers, idempotency_key=key, deadline=self._deadline()
-            )
+            with self._observer.call(c.partner_id, adapter.kind, "hold", c.kind) as call:
+                try:
+                    hold = await adapter.hold(
+                        c.offer_id, travellers, idempotency_key=key, deadline=self._deadline()
+                    )
+                except AdapterError as exc:
+                    call.outcome = exc.outcome
+                    raise
         except AdapterError as exc:
             kind = "unknown" if _unknown_outcome(exc) else "refused"
             failed = replace(c, state=ComponentState.HOLD_FAILED, detail=f"{kind}: {exc.message}")
@@ -257,7 +273,14 @@ class SagaRunner:
         await self._step(lease, c, "confirm", "started", key)
         assert c.hold_id is not None
         try:
-            done = await adapter.confirm(c.hold_id, idempotency_key=key, deadline=self._deadline())
+            with self._observer.call(c.partner_id, adapter.kind, "confirm", c.kind) as call:
+                try:
+                    done = await adapter.confirm(
+                        c.hold_id, idempotency_key=key, deadline=self._deadline()
+                    )
+                except AdapterError as exc:
+                    call.outcome = exc.outcome
+                    raise
         except AdapterError as exc:
             failed = replace(c, state=ComponentState.CONFIRM_FAILED, detail=exc.message)
             await self._step(
@@ -309,7 +332,14 @@ class SagaRunner:
         key = idempotency_key(order_id, c.kind, step)
         await self._step(lease, c, step, "started", key)
         try:
-            done = await adapter.cancel(hold_id, idempotency_key=key, deadline=self._deadline())
+            with self._observer.call(c.partner_id, adapter.kind, step, c.kind) as call:
+                try:
+                    done = await adapter.cancel(
+                        hold_id, idempotency_key=key, deadline=self._deadline()
+                    )
+                except AdapterError as exc:
+                    call.outcome = exc.outcome
+                    raise
         except AdapterError as exc:
             stuck = replace(
                 c, state=ComponentState.NEEDS_ATTENTION, hold_id=hold_id, detail=exc.message
@@ -384,5 +414,14 @@ class SagaRunner:
         order = await self._store.save_progress(
             lease, state=state, components=tuple(components), step=step, events=stamped
         )
+        if state in FINAL_STATES:
+            self._metrics.bookings_final.add(1, {"state": state.value})
+            if state in (OrderState.CONFIRMED, OrderState.PARTIALLY_CONFIRMED) and not any(
+                e.type == "order_partially_cancelled" for e in stamped
+            ):
+                solution = await self._solution(order)
+                self._metrics.solutions_booked.add(
+                    1, {"recipe": solution.recipe.split("@")[0], "entry.partner": order.owner}
+                )
         self._notifier.changed(order.order_id)
         return order

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import sys
 from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
@@ -16,9 +14,11 @@ import typer
 from grpc_status import rpc_status
 from rich.console import Console
 
-from gateway.cli import commands, orders
+from gateway.cli import commands, orders, workers
+from gateway.cli import feedback as feedback_cli
 from gateway.cli.journey import ENTRY_KINDS
 from gateway.settings import load_settings
+from gateway.telemetry import configure_logging
 
 app = typer.Typer(help="Partner Solution Gateway", no_args_is_help=True, add_completion=False)
 err = Console(stderr=True, soft_wrap=True)
@@ -29,11 +29,7 @@ ConfigOption = Annotated[
 
 
 def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(level)
 
 
 @app.command()
@@ -41,10 +37,38 @@ def serve(
     config: ConfigOption = None,
     sandbox: Annotated[bool, typer.Option(help="Also run the sandbox partners.")] = False,
     address: Annotated[str | None, typer.Option(help="Listen address.")] = None,
+    workers_: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Processes sharing the (fixed) port via SO_REUSEPORT, on Linux.",
+        ),
+    ] = 1,
+    worker: Annotated[
+        int | None, typer.Option(hidden=True, help="Internal: run as worker INDEX of --workers.")
+    ] = None,
 ) -> None:
     """Run the gateway until SIGTERM/SIGINT (health turns NOT_SERVING, then calls drain)."""
     settings = load_settings(config)
     _setup_logging(settings.log_level)
+    if worker is not None:
+        if sandbox:
+            raise typer.BadParameter("a worker never runs the sandbox", param_hint="--worker")
+        asyncio.run(workers.serve_worker(settings, index=worker, address=address, console=err))
+        return
+    if workers_ > 1:
+        listen = address or settings.server.address
+        try:
+            workers.fixed_port(listen)
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--workers") from exc
+        code = asyncio.run(
+            workers.serve_workers(
+                settings, workers=workers_, sandbox=sandbox, address=listen, console=err
+            )
+        )
+        raise typer.Exit(code)
     asyncio.run(commands.serve(settings, sandbox=sandbox, address=address, console=err))
 
 
@@ -187,6 +211,51 @@ def watch_command(
 ) -> None:
     """Follow an order's events until it is final."""
     _run_rpc(orders.watch(target, order_id, partner, after), False)
+
+
+@app.command("feedback")
+def feedback_command(
+    score: Annotated[int, typer.Option(help="The customer's score, 0 to 10.")],
+    solution: Annotated[str | None, typer.Option(help="The solution it is about.")] = None,
+    order: Annotated[str | None, typer.Option(help="The order it is about.")] = None,
+    comment: Annotated[str, typer.Option(help="The customer's own words.")] = "",
+    partner: Annotated[
+        str | None,
+        typer.Option(help="Entry partner (default: the solution's; for an order, telecom-cn)."),
+    ] = None,
+    request_id: Annotated[str | None, typer.Option(help="Idempotency key (default: new).")] = None,
+    target: TargetOption = "127.0.0.1:50051",
+    as_json: JsonOption = False,
+) -> None:
+    """Record a customer's 0-10 score on a solution (--solution) or an order (--order)."""
+    if (solution is None) == (order is None):
+        raise typer.BadParameter("give exactly one of --solution and --order")
+    _run_rpc(
+        feedback_cli.submit(
+            target,
+            solution_id=solution,
+            order_id=order,
+            score=score,
+            comment=comment,
+            partner=partner,
+            request_id=request_id,
+            as_json=as_json,
+        ),
+        as_json,
+    )
+
+
+@app.command("kpis")
+def kpis_command(
+    partner: Annotated[str | None, typer.Option(help="Only this entry partner.")] = None,
+    recipe: Annotated[
+        str | None, typer.Option(help="Only this recipe: name@version, or name for all.")
+    ] = None,
+    target: TargetOption = "127.0.0.1:50051",
+    as_json: JsonOption = False,
+) -> None:
+    """Customer KPIs per entry partner and recipe: take-up and NPS."""
+    _run_rpc(feedback_cli.kpis(target, partner, recipe, as_json), as_json)
 
 
 def _print_rpc_error(exc: grpc.aio.AioRpcError, as_json: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -26,33 +27,46 @@ from gateway.cli.render import solution_json, solutions_table
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.runtime import running_gateway, wait_for_termination
 from gateway.settings import GatewaySettings
+from gateway.telemetry import Telemetry, instrument_partner_http, setup_telemetry, traced_call
 from partnergateway.v1 import order_pb2, solution_pb2, solution_service_pb2_grpc
 from sandbox import DEFAULT_PARTNERS, start_sandbox
 
 
+def edge_telemetry(service_name: str) -> Telemetry:
+    """Telemetry as the process's OTEL_* variables ask (read here, at the edge, once)."""
+    telemetry = setup_telemetry(os.environ, service_name)
+    instrument_partner_http(telemetry)
+    return telemetry
+
+
 @asynccontextmanager
 async def _gateway_with_sandbox(
-    settings: GatewaySettings, address: str | None, console: Console
+    settings: GatewaySettings, address: str | None, console: Console, telemetry: Telemetry
 ) -> AsyncIterator[tuple[GatewaySettings, int]]:
-    async with await start_sandbox(DEFAULT_PARTNERS) as cluster:
+    tracer_provider = telemetry.tracer_provider if telemetry.enabled else None
+    async with await start_sandbox(DEFAULT_PARTNERS, tracer_provider=tracer_provider) as cluster:
         for pid, running in cluster.partners.items():
             console.print(f"  sandbox partner [bold]{pid}[/bold] at {running.base_url}")
         linked = link_to_sandbox(settings, cluster)
-        async with running_gateway(linked, address) as gateway:
+        async with running_gateway(linked, address, telemetry=telemetry) as gateway:
             yield linked, gateway.port
 
 
 async def serve(
     settings: GatewaySettings, *, sandbox: bool, address: str | None, console: Console
 ) -> None:
-    if sandbox:
-        async with _gateway_with_sandbox(settings, address, console) as (_, port):
-            console.print(f"gateway serving on port {port} (Ctrl-C or SIGTERM to stop)")
-            await wait_for_termination()
-    else:
-        async with running_gateway(settings, address) as gateway:
-            console.print(f"gateway serving on port {gateway.port} (Ctrl-C or SIGTERM to stop)")
-            await wait_for_termination()
+    telemetry = edge_telemetry("partner-gateway")
+    try:
+        if sandbox:
+            async with _gateway_with_sandbox(settings, address, console, telemetry) as (_, port):
+                console.print(f"gateway serving on port {port} (Ctrl-C or SIGTERM to stop)")
+                await wait_for_termination()
+        else:
+            async with running_gateway(settings, address, telemetry=telemetry) as gateway:
+                console.print(f"gateway serving on port {gateway.port} (Ctrl-C or SIGTERM to stop)")
+                await wait_for_termination()
+    finally:
+        telemetry.shutdown()
     console.print("gateway stopped")
 
 
@@ -80,7 +94,11 @@ async def run_sandbox(
         if base_port
         else None
     )
-    async with await start_sandbox(DEFAULT_PARTNERS, host=host, ports=ports) as cluster:
+    telemetry = edge_telemetry("sandbox-partners")
+    tracer_provider = telemetry.tracer_provider if telemetry.enabled else None
+    async with await start_sandbox(
+        DEFAULT_PARTNERS, host=host, ports=ports, tracer_provider=tracer_provider
+    ) as cluster:
         for pid, patch in knobs.items():
             if pid not in cluster.partners:
                 raise SystemExit(f"--knob: no sandbox partner {pid!r}")
@@ -94,13 +112,25 @@ async def run_sandbox(
 async def demo(settings: GatewaySettings, *, once: bool, as_json: bool, console: Console) -> bool:
     """True when the four entries gave one and the same complete solution, and booking it
     confirmed every component with a partner reference."""
+    telemetry = edge_telemetry("partner-gateway")
+    try:
+        return await _demo(
+            settings, once=once, as_json=as_json, console=console, telemetry=telemetry
+        )
+    finally:
+        telemetry.shutdown()
+
+
+async def _demo(
+    settings: GatewaySettings, *, once: bool, as_json: bool, console: Console, telemetry: Telemetry
+) -> bool:
     with tempfile.TemporaryDirectory(prefix="psg-demo-") as state:
         settings = settings.model_copy(update={"state_dir": Path(state)})
         address = "127.0.0.1:0" if once else None
         console.print("[bold]Starting sandbox partners and the gateway…[/bold]")
-        async with _gateway_with_sandbox(settings, address, console) as (_, port):
+        async with _gateway_with_sandbox(settings, address, console, telemetry) as (_, port):
             target = f"127.0.0.1:{port}"
-            solutions = await _four_entries(target, console)
+            solutions = await _four_entries(target, console, telemetry)
             _show(solutions, as_json, console)
             identical = len({s.fingerprint for s in solutions}) == 1
             complete = all(
@@ -131,18 +161,23 @@ async def demo(settings: GatewaySettings, *, once: bool, as_json: bool, console:
             return identical and complete and booked
 
 
-async def _four_entries(target: str, console: Console) -> list[solution_pb2.Solution]:
+async def _four_entries(
+    target: str, console: Console, telemetry: Telemetry
+) -> list[solution_pb2.Solution]:
     plan = TripPlan.sample(datetime.now(UTC).date())
     solutions = []
     async with grpc.aio.insecure_channel(target) as channel:
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
         for kind in ENTRY_KINDS:
             started = time.perf_counter()
-            response = await stub.ComposeSolution(compose_request(kind, plan), timeout=10)
+            with traced_call(telemetry, f"demo.compose.{kind}") as (metadata, trace_id):
+                response = await stub.ComposeSolution(
+                    compose_request(kind, plan), timeout=10, metadata=metadata
+                )
             elapsed_ms = (time.perf_counter() - started) * 1000
             console.print(
                 f"  entered at {DEFAULT_ENTRY_PARTNERS[kind]:10} ({kind:9}) → "
-                f"{response.solution.solution_id}  {elapsed_ms:6.1f} ms"
+                f"{response.solution.solution_id}  {elapsed_ms:6.1f} ms  trace {trace_id}"
             )
             solutions.append(response.solution)
     return solutions

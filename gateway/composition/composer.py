@@ -17,6 +17,7 @@ from gateway.composition.render import offer_message, trip_message
 from gateway.composition.selection import order_offers
 from gateway.money import from_money, totals_by_currency
 from gateway.partners import PartnerDirectory
+from gateway.telemetry import PartnerCallObserver
 from partnergateway.v1 import solution_pb2
 
 Status = solution_pb2.ComponentStatus
@@ -25,8 +26,9 @@ Status = solution_pb2.ComponentStatus
 class Composer:
     """Turns a trip and a recipe into a solution by asking the partners of every component."""
 
-    def __init__(self, directory: PartnerDirectory) -> None:
+    def __init__(self, directory: PartnerDirectory, observer: PartnerCallObserver) -> None:
         self._directory = directory
+        self._observer = observer
 
     async def compose(
         self, recipe: Recipe, trip: Trip, entry: solution_pb2.EntrySummary, deadline: float
@@ -73,7 +75,7 @@ class Composer:
                 reason=f"no {spec.partner_kind} partner is configured",
             )
         request = QuoteRequest(component=spec.kind, params=spec.derive(trip))
-        answers = await ask_partners(adapters, request, deadline)
+        answers = await ask_partners(adapters, request, deadline, self._observer)
         return self._settle(spec, recipe, answers)
 
     def _settle(

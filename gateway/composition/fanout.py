@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from adapters import AdapterError, Offer, PartnerAdapter, QuoteRequest
+from gateway.telemetry import PartnerCallObserver
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +24,29 @@ class PartnerAnswer:
 
 
 async def ask_partners(
-    adapters: Sequence[PartnerAdapter], request: QuoteRequest, deadline: float
+    adapters: Sequence[PartnerAdapter],
+    request: QuoteRequest,
+    deadline: float,
+    observer: PartnerCallObserver,
 ) -> list[PartnerAnswer]:
     """Quotes from every adapter concurrently; never raises for a partner's failure.
 
     `deadline` is a `time.monotonic()` instant (the event loop's clock). A partner still
     busy at the deadline is cancelled and reported as a timeout; the others keep their answers.
     """
-    return list(await asyncio.gather(*(_ask(a, request, deadline) for a in adapters)))
+    return list(await asyncio.gather(*(_ask(a, request, deadline, observer) for a in adapters)))
 
 
-async def _ask(adapter: PartnerAdapter, request: QuoteRequest, deadline: float) -> PartnerAnswer:
+async def _ask(
+    adapter: PartnerAdapter, request: QuoteRequest, deadline: float, observer: PartnerCallObserver
+) -> PartnerAnswer:
+    with observer.call(adapter.partner_id, adapter.kind, "quote", request.component) as call:
+        answer = await _answer(adapter, request, deadline)
+        call.outcome = answer.outcome
+        return answer
+
+
+async def _answer(adapter: PartnerAdapter, request: QuoteRequest, deadline: float) -> PartnerAnswer:
     try:
         async with asyncio.timeout_at(deadline):
             offers = await adapter.quote(request, deadline=deadline)

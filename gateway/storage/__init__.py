@@ -1,8 +1,9 @@
-"""Where the gateway keeps its state: solutions (`SolutionStore`) and orders with their
-sagas (`OrderStore`). The embedded default is SQLite under the state dir; replicas share
-PostgreSQL. `open_store` picks one."""
+"""Where the gateway keeps its state: solutions (`SolutionStore`), orders with their
+sagas (`OrderStore`) and customer feedback with the KPIs (`FeedbackStore`). The embedded
+default is SQLite under the state dir; replicas share PostgreSQL. `open_store` picks one."""
 
 from gateway.storage._factory import open_store
+from gateway.storage._feedback import FeedbackRecord, FeedbackStore, KpiRow
 from gateway.storage._interface import SolutionStore, StoredRequest
 from gateway.storage._orders import (
     FINAL_STATES,
@@ -25,6 +26,9 @@ __all__ = [
     "FINAL_STATES",
     "ComponentRecord",
     "ComponentState",
+    "FeedbackRecord",
+    "FeedbackStore",
+    "KpiRow",
     "Lease",
     "LeaseLostError",
     "NewEvent",

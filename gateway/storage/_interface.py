@@ -22,8 +22,11 @@ class SolutionStore(Protocol):
         fingerprint: str,
         body: bytes,
         request: tuple[str, str] | None,
+        *,
+        recipe: str = "",
     ) -> StoredRequest | None:
         """Saves a solution, and with it `(request_id, request_hash)` if given, atomically.
+        `recipe` ("name@version", from the body) is kept beside it for the customer KPIs.
 
         When that request id is already taken for `owner`, nothing is saved and the earlier
         request is returned, so a concurrent replay resolves to the first solution.

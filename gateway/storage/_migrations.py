@@ -97,6 +97,29 @@ SQLITE_MIGRATIONS: tuple[tuple[int, str], ...] = (
         );
         """,
     ),
+    (
+        3,
+        # Customer KPIs. Solutions stored before this version keep recipe '' (the recipe is
+        # inside their body, which SQL cannot read); they report under an empty recipe.
+        """
+        ALTER TABLE solutions ADD COLUMN recipe TEXT NOT NULL DEFAULT '';
+        CREATE INDEX solutions_by_owner_recipe ON solutions (owner, recipe);
+        CREATE INDEX orders_by_solution ON orders (solution_id);
+        CREATE TABLE feedback (
+            feedback_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            solution_id TEXT NOT NULL REFERENCES solutions (solution_id),
+            order_id TEXT REFERENCES orders (order_id),
+            score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 10),
+            comment TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (owner, request_id)
+        );
+        CREATE INDEX feedback_by_solution ON feedback (solution_id);
+        """,
+    ),
 )
 
 POSTGRES_MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -185,6 +208,27 @@ POSTGRES_MIGRATIONS: tuple[tuple[int, str], ...] = (
             token BIGINT NOT NULL,
             expires_at TIMESTAMPTZ NOT NULL
         );
+        """,
+    ),
+    (
+        3,
+        """
+        ALTER TABLE solutions ADD COLUMN recipe TEXT NOT NULL DEFAULT '';
+        CREATE INDEX solutions_by_owner_recipe ON solutions (owner, recipe);
+        CREATE INDEX orders_by_solution ON orders (solution_id);
+        CREATE TABLE feedback (
+            feedback_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            request_hash TEXT NOT NULL,
+            solution_id TEXT NOT NULL REFERENCES solutions (solution_id),
+            order_id TEXT REFERENCES orders (order_id),
+            score SMALLINT NOT NULL CHECK (score BETWEEN 0 AND 10),
+            comment TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            UNIQUE (owner, request_id)
+        );
+        CREATE INDEX feedback_by_solution ON feedback (solution_id);
         """,
     ),
 )

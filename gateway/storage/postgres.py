@@ -1,8 +1,8 @@
 """The shared store: PostgreSQL, for several gateway replicas at once.
 
 psycopg 3 (async) through a `psycopg_pool.AsyncConnectionPool`. Every pooled connection is
-in autocommit mode, searches only the store's schema and reads times in UTC. Solutions live
-here; the order half (`OrderStore`) lives in `_postgres_orders`, on the same pool.
+in autocommit mode, searches only the store's schema and reads times in UTC. Solutions and
+feedback live here; the order half (`OrderStore`) lives in `_postgres_orders`, on the same pool.
 Connection trouble becomes `StorageUnavailableError` (retryable); a row that breaks a
 constraint (a repeated order id, say) becomes `ValueError`, as in the embedded store.
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import datetime
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import psycopg
 from psycopg import sql
@@ -20,6 +21,14 @@ from psycopg_pool import AsyncConnectionPool
 
 from gateway.errors import StorageUnavailableError
 from gateway.storage import _postgres_orders as orders
+from gateway.storage._feedback import FeedbackRecord, KpiRow
+from gateway.storage._feedback_sql import (
+    FEEDBACK_COLUMNS,
+    feedback_from_row,
+    feedback_values,
+    kpi_query,
+    kpi_rows_from,
+)
 from gateway.storage._interface import StoredRequest
 from gateway.storage._migrations import POSTGRES_MIGRATIONS, statements
 from gateway.storage._orders import (
@@ -33,6 +42,7 @@ from gateway.storage._orders import (
     StoredOrderRequest,
 )
 from gateway.storage._postgres_orders import Connection
+from gateway.storage._rows import utc_aware
 
 
 class PostgresStore:
@@ -118,6 +128,8 @@ class PostgresStore:
         fingerprint: str,
         body: bytes,
         request: tuple[str, str] | None,
+        *,
+        recipe: str = "",
     ) -> StoredRequest | None:
         async with self._connection() as conn:
             if request is not None:
@@ -127,8 +139,9 @@ class PostgresStore:
             saved = False
             async with conn.transaction():
                 await conn.execute(
-                    "INSERT INTO solutions VALUES (%s, %s, %s, now(), %s)",
-                    (solution_id, owner, fingerprint, body),
+                    "INSERT INTO solutions (solution_id, owner, fingerprint, created_at, body,"
+                    " recipe) VALUES (%s, %s, %s, now(), %s, %s)",
+                    (solution_id, owner, fingerprint, body, recipe),
                 )
                 if request is not None:
                     # Waits for a concurrent insert of the same id to commit, then does nothing.
@@ -158,6 +171,34 @@ class PostgresStore:
             )
             row = await cur.fetchone()
             return bytes(row[0]) if row else None
+
+    async def save_feedback(self, feedback: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
+        async with self._connection() as conn:
+            # One statement: a concurrent insert of the same request id is waited for, then
+            # this one does nothing and the earlier feedback is read below.
+            cur = await conn.execute(
+                f"INSERT INTO feedback ({FEEDBACK_COLUMNS})"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (owner, request_id) DO NOTHING RETURNING created_at",
+                (*feedback_values(feedback), utc_aware(feedback.created_at)),
+            )
+            row = await cur.fetchone()
+            if row is not None:
+                return replace(feedback, created_at=row[0].astimezone(UTC)), True
+            cur = await conn.execute(
+                f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE owner = %s AND request_id = %s",
+                (feedback.owner, feedback.request_id),
+            )
+            earlier = await cur.fetchone()
+            if earlier is None:
+                raise ValueError(f"feedback request {feedback.request_id} vanished")
+            return feedback_from_row(earlier[:-1], earlier[-1].astimezone(UTC)), False
+
+    async def kpi_rows(self, partner_id: str | None, recipe: str | None) -> list[KpiRow]:
+        query, params = kpi_query(partner_id, recipe, "%s")
+        async with self._connection() as conn:
+            cur = await conn.execute(query, params)
+            return kpi_rows_from(await cur.fetchall())
 
     async def create_order(
         self, order: OrderRecord, request: tuple[str, str] | None, event: NewEvent

@@ -2,8 +2,8 @@
 
 WAL so readers never wait for the writer; `busy_timeout` so a second process waits instead
 of failing; `BEGIN IMMEDIATE` so a write transaction takes the lock up front. sqlite3 blocks,
-so every call runs in a worker thread, one at a time. Solutions live here; the order half
-(`OrderStore`) lives in `_sqlite_orders`, on the same connection and lock.
+so every call runs in a worker thread, one at a time. Solutions and feedback live here; the
+order half (`OrderStore`) lives in `_sqlite_orders`, on the same connection and lock.
 """
 
 from __future__ import annotations
@@ -12,12 +12,21 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
 from gateway.errors import StorageUnavailableError
 from gateway.storage import _sqlite_orders as orders
+from gateway.storage._feedback import FeedbackRecord, KpiRow
+from gateway.storage._feedback_sql import (
+    FEEDBACK_COLUMNS,
+    feedback_from_row,
+    feedback_values,
+    kpi_query,
+    kpi_rows_from,
+)
 from gateway.storage._interface import StoredRequest
 from gateway.storage._migrations import SQLITE_MIGRATIONS, statements
 from gateway.storage._orders import (
@@ -30,7 +39,7 @@ from gateway.storage._orders import (
     SagaStep,
     StoredOrderRequest,
 )
-from gateway.storage._sqlite_tx import now_text, writing
+from gateway.storage._sqlite_tx import from_text, now_text, reading, to_text, writing
 
 T = TypeVar("T")
 
@@ -87,6 +96,8 @@ class SqliteStore:
         fingerprint: str,
         body: bytes,
         request: tuple[str, str] | None,
+        *,
+        recipe: str = "",
     ) -> StoredRequest | None:
         def work(db: sqlite3.Connection) -> StoredRequest | None:
             with writing(db):
@@ -96,8 +107,9 @@ class SqliteStore:
                         return earlier
                 now = now_text()
                 db.execute(
-                    "INSERT INTO solutions VALUES (?, ?, ?, ?, ?)",
-                    (solution_id, owner, fingerprint, now, body),
+                    "INSERT INTO solutions (solution_id, owner, fingerprint, created_at, body,"
+                    " recipe) VALUES (?, ?, ?, ?, ?, ?)",
+                    (solution_id, owner, fingerprint, now, body, recipe),
                 )
                 if request is not None:
                     db.execute(
@@ -117,6 +129,30 @@ class SqliteStore:
                 "SELECT body FROM solutions WHERE solution_id = ?", (solution_id,)
             ).fetchone()
             return bytes(row[0]) if row else None
+
+        return await self._run(work)
+
+    async def save_feedback(self, feedback: FeedbackRecord) -> tuple[FeedbackRecord, bool]:
+        def work(db: sqlite3.Connection) -> tuple[FeedbackRecord, bool]:
+            with writing(db):
+                earlier = _find_feedback(db, feedback.owner, feedback.request_id)
+                if earlier is not None:
+                    return earlier, False
+                created = to_text(feedback.created_at)
+                db.execute(
+                    f"INSERT INTO feedback ({FEEDBACK_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (*feedback_values(feedback), created),
+                )
+                return replace(feedback, created_at=from_text(created)), True
+
+        return await self._run(work)
+
+    async def kpi_rows(self, partner_id: str | None, recipe: str | None) -> list[KpiRow]:
+        query, params = kpi_query(partner_id, recipe, "?")
+
+        def work(db: sqlite3.Connection) -> list[KpiRow]:
+            with reading(db):
+                return kpi_rows_from(db.execute(query, params).fetchall())
 
         return await self._run(work)
 
@@ -178,6 +214,14 @@ def _find_request(db: sqlite3.Connection, owner: str, request_id: str) -> Stored
         (owner, request_id),
     ).fetchone()
     return StoredRequest(request_hash=row[0], solution_id=row[1]) if row else None
+
+
+def _find_feedback(db: sqlite3.Connection, owner: str, request_id: str) -> FeedbackRecord | None:
+    row = db.execute(
+        f"SELECT {FEEDBACK_COLUMNS} FROM feedback WHERE owner = ? AND request_id = ?",
+        (owner, request_id),
+    ).fetchone()
+    return feedback_from_row(row[:-1], from_text(row[-1])) if row else None
 
 
 def _migrate(db: sqlite3.Connection) -> None:

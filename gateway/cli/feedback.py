@@ -1,0 +1,127 @@
+"""The async bodies of the customer KPI commands: feedback and kpis."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import grpc
+from rich.console import Console
+from rich.table import Table
+
+from partnergateway.v1 import (
+    feedback_pb2,
+    feedback_service_pb2,
+    feedback_service_pb2_grpc,
+    solution_service_pb2,
+    solution_service_pb2_grpc,
+)
+
+DEFAULT_PARTNER = "telecom-cn"  # as for the order commands
+
+
+def feedback_json(feedback: feedback_pb2.Feedback) -> dict[str, Any]:
+    return {
+        "feedback_id": feedback.feedback_id,
+        "partner": feedback.partner_id,
+        "solution_id": feedback.solution_id,
+        "order_id": feedback.order_id or None,
+        "score": feedback.score,
+        "comment": feedback.comment or None,
+        "create_time": feedback.create_time.ToJsonString(),
+    }
+
+
+def kpi_json(row: feedback_pb2.KpiRow) -> dict[str, Any]:
+    return {
+        "entry_partner": row.entry_partner_id,
+        "recipe": row.recipe,
+        "offered": row.solutions_offered,
+        "booked": row.solutions_booked,
+        "take_up": row.take_up,
+        "responses": row.responses,
+        "promoters": row.promoters,
+        "passives": row.passives,
+        "detractors": row.detractors,
+        "nps": row.nps if row.HasField("nps") else None,
+    }
+
+
+def kpi_table(rows: list[feedback_pb2.KpiRow]) -> Table:
+    table = Table(title="Customer KPIs per entry partner and recipe")
+    table.add_column("entry partner")
+    table.add_column("recipe")
+    for column in ("offered", "booked", "take-up", "responses"):
+        table.add_column(column, justify="right")
+    for column in ("promoters", "passives", "detractors", "NPS"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        table.add_row(
+            row.entry_partner_id,
+            row.recipe or "—",
+            str(row.solutions_offered),
+            str(row.solutions_booked),
+            f"{row.take_up:.1%}",
+            str(row.responses),
+            str(row.promoters),
+            str(row.passives),
+            str(row.detractors),
+            f"{row.nps:+.1f}" if row.HasField("nps") else "—",
+        )
+    return table
+
+
+async def submit(
+    target: str,
+    *,
+    solution_id: str | None,
+    order_id: str | None,
+    score: int,
+    comment: str,
+    partner: str | None,
+    request_id: str | None,
+    as_json: bool,
+) -> feedback_pb2.Feedback:
+    async with grpc.aio.insecure_channel(target) as channel:
+        if partner is None and solution_id is not None:
+            solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
+            found = await solutions.GetSolution(
+                solution_service_pb2.GetSolutionRequest(solution_id=solution_id), timeout=10
+            )
+            partner = found.solution.entry.partner_id
+        request = feedback_service_pb2.SubmitFeedbackRequest(
+            request_id=request_id or f"cli-{uuid.uuid4().hex}",
+            partner_id=partner or DEFAULT_PARTNER,
+            score=score,
+            comment=comment,
+        )
+        if solution_id is not None:
+            request.solution_id = solution_id
+        else:
+            request.order_id = order_id or ""
+        stub = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
+        response = await stub.SubmitFeedback(request, timeout=10)
+    if as_json:
+        print(json.dumps(feedback_json(response.feedback), ensure_ascii=False))
+    else:
+        f = response.feedback
+        subject = f"order {f.order_id}" if f.order_id else f"solution {f.solution_id}"
+        Console().print(f"Recorded {f.feedback_id}: score {f.score} on {subject}.")
+    return response.feedback
+
+
+async def kpis(target: str, partner: str | None, recipe: str | None, as_json: bool) -> None:
+    async with grpc.aio.insecure_channel(target) as channel:
+        stub = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
+        response = await stub.GetKpiReport(
+            feedback_service_pb2.GetKpiReportRequest(partner_id=partner or "", recipe=recipe or ""),
+            timeout=30,
+        )
+    if as_json:
+        for row in response.rows:
+            print(json.dumps(kpi_json(row), ensure_ascii=False))
+    elif response.rows:
+        Console().print(kpi_table(list(response.rows)))
+    else:
+        Console().print("No solutions composed yet: no KPIs to report.")
