@@ -252,9 +252,22 @@ def kpis_command(
         str | None, typer.Option(help="Only this recipe: name@version, or name for all.")
     ] = None,
     target: TargetOption = "127.0.0.1:50051",
+    local: Annotated[
+        bool, typer.Option(help="Read the store directly (no running gateway needed).")
+    ] = False,
+    state_dir: Annotated[
+        Path | None, typer.Option(help="With --local: the state directory (e.g. state/demo).")
+    ] = None,
+    config: ConfigOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Customer KPIs per entry partner and recipe: take-up and NPS."""
+    if local:
+        settings = load_settings(config)
+        if state_dir is not None:
+            settings = settings.model_copy(update={"state_dir": state_dir})
+        asyncio.run(feedback_cli.kpis_local(settings, partner, recipe, as_json))
+        return
     _run_rpc(feedback_cli.kpis(target, partner, recipe, as_json), as_json)
 
 

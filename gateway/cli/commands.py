@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
+import shutil
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 from rich.console import Console
 
+from gateway.cli import feedback as feedback_cli
 from gateway.cli import orders
 from gateway.cli.journey import (
     DEFAULT_ENTRY_PARTNERS,
@@ -23,7 +23,7 @@ from gateway.cli.journey import (
     TripPlan,
     compose_request,
 )
-from gateway.cli.render import solution_json, solutions_table
+from gateway.cli.render import solution_json, solutions_table, stdout_console
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.runtime import running_gateway, wait_for_termination
 from gateway.settings import GatewaySettings
@@ -124,41 +124,56 @@ async def demo(settings: GatewaySettings, *, once: bool, as_json: bool, console:
 async def _demo(
     settings: GatewaySettings, *, once: bool, as_json: bool, console: Console, telemetry: Telemetry
 ) -> bool:
-    with tempfile.TemporaryDirectory(prefix="psg-demo-") as state:
-        settings = settings.model_copy(update={"state_dir": Path(state)})
-        address = "127.0.0.1:0" if once else None
-        console.print("[bold]Starting sandbox partners and the gateway…[/bold]")
-        async with _gateway_with_sandbox(settings, address, console, telemetry) as (_, port):
-            target = f"127.0.0.1:{port}"
-            solutions = await _four_entries(target, console, telemetry)
-            _show(solutions, as_json, console)
-            identical = len({s.fingerprint for s in solutions}) == 1
-            complete = all(
-                c.status == solution_pb2.COMPONENT_STATUS_OK
-                for s in solutions
-                for c in s.components
-            )
-            first = solutions[0]
+    # The demo's own store, kept afterwards so `partner-gateway kpis --local` can report on it.
+    state = settings.state_dir / "demo"
+    shutil.rmtree(state, ignore_errors=True)
+    settings = settings.model_copy(update={"state_dir": state})
+    address = "127.0.0.1:0" if once else None
+    console.print("[bold]Starting sandbox partners and the gateway…[/bold]")
+    async with _gateway_with_sandbox(settings, address, console, telemetry) as (_, port):
+        target = f"127.0.0.1:{port}"
+        solutions = await _four_entries(target, console, telemetry)
+        _show(solutions, as_json, console)
+        identical = len({s.fingerprint for s in solutions}) == 1
+        complete = all(
+            c.status == solution_pb2.COMPONENT_STATUS_OK for s in solutions for c in s.components
+        )
+        first = solutions[0]
+        console.print(
+            f"[bold]Booking the solution entered at {first.entry.partner_id} "
+            "across every partner…[/bold]"
+        )
+        order = await orders.book(
+            target, first.solution_id, first.entry.partner_id, None, as_json, 60.0
+        )
+        booked = order.state == order_pb2.ORDER_STATE_CONFIRMED and all(
+            c.reference for c in order.components
+        )
+        console.print("[bold]The customer rates the trip 9 of 10; the KPIs so far:[/bold]")
+        await feedback_cli.submit(
+            target,
+            solution_id=None,
+            order_id=order.order_id,
+            score=9,
+            comment="Everything in one step.",
+            partner=first.entry.partner_id,
+            request_id=None,
+            as_json=as_json,
+        )
+        await feedback_cli.kpis(target, None, None, as_json)
+        console.print(
+            f"(later, without a gateway: partner-gateway kpis --local --state-dir {state})"
+        )
+        if not once:
             console.print(
-                f"[bold]Booking the solution entered at {first.entry.partner_id} "
-                "across every partner…[/bold]"
+                f"\nGateway on [bold]{target}[/bold]. Try:\n"
+                f"  partner-gateway compose --target {target} --entry flight "
+                "--destination JP --depart 2027-01-10 --return 2027-01-17\n"
+                f"  grpcurl -plaintext {target} list\n"
+                "Ctrl-C to stop."
             )
-            order = await orders.book(
-                target, first.solution_id, first.entry.partner_id, None, as_json, 60.0
-            )
-            booked = order.state == order_pb2.ORDER_STATE_CONFIRMED and all(
-                c.reference for c in order.components
-            )
-            if not once:
-                console.print(
-                    f"\nGateway on [bold]{target}[/bold]. Try:\n"
-                    f"  partner-gateway compose --target {target} --entry flight "
-                    "--destination JP --depart 2027-01-10 --return 2027-01-17\n"
-                    f"  grpcurl -plaintext {target} list\n"
-                    "Ctrl-C to stop."
-                )
-                await wait_for_termination()
-            return identical and complete and booked
+            await wait_for_termination()
+        return identical and complete and booked
 
 
 async def _four_entries(
@@ -189,7 +204,7 @@ def _show(solutions: list[solution_pb2.Solution], as_json: bool, console: Consol
         for s in solutions:
             print(json.dumps(solution_json(s), ensure_ascii=False))
         return
-    Console().print(solutions_table(solutions))
+    stdout_console().print(solutions_table(solutions))
     if identical:
         console.print(
             "[green]✓ The four entries gave the same solution "
@@ -221,7 +236,7 @@ async def compose(
     if as_json:
         print(json.dumps(solution_json(response.solution), ensure_ascii=False))
     else:
-        Console().print(solutions_table([response.solution]))
+        stdout_console().print(solutions_table([response.solution]))
 
 
 def field_violations(status: status_pb2.Status | None) -> list[dict[str, Any]]:

@@ -7,9 +7,12 @@ import uuid
 from typing import Any
 
 import grpc
-from rich.console import Console
 from rich.table import Table
 
+from gateway.cli.render import stdout_console
+from gateway.feedback.render import kpi_row_message
+from gateway.settings import GatewaySettings
+from gateway.storage import open_store
 from partnergateway.v1 import (
     feedback_pb2,
     feedback_service_pb2,
@@ -107,7 +110,7 @@ async def submit(
     else:
         f = response.feedback
         subject = f"order {f.order_id}" if f.order_id else f"solution {f.solution_id}"
-        Console().print(f"Recorded {f.feedback_id}: score {f.score} on {subject}.")
+        stdout_console().print(f"Recorded {f.feedback_id}: score {f.score} on {subject}.")
     return response.feedback
 
 
@@ -118,10 +121,29 @@ async def kpis(target: str, partner: str | None, recipe: str | None, as_json: bo
             feedback_service_pb2.GetKpiReportRequest(partner_id=partner or "", recipe=recipe or ""),
             timeout=30,
         )
+    show_kpis(list(response.rows), as_json)
+
+
+async def kpis_local(
+    settings: GatewaySettings, partner: str | None, recipe: str | None, as_json: bool
+) -> None:
+    """The same report, read straight from the store (no gateway needs to run)."""
+    store = await open_store(
+        settings.state_dir, settings.storage.dsn, schema=settings.storage.pg_schema
+    )
+    try:
+        rows = await store.kpi_rows(partner, recipe)
+    finally:
+        await store.aclose()
+    show_kpis([kpi_row_message(r) for r in rows], as_json)
+
+
+def show_kpis(rows: list[feedback_pb2.KpiRow], as_json: bool) -> None:
+    response = feedback_service_pb2.GetKpiReportResponse(rows=rows)
     if as_json:
         for row in response.rows:
             print(json.dumps(kpi_json(row), ensure_ascii=False))
     elif response.rows:
-        Console().print(kpi_table(list(response.rows)))
+        stdout_console().print(kpi_table(list(response.rows)))
     else:
-        Console().print("No solutions composed yet: no KPIs to report.")
+        stdout_console().print("No solutions composed yet: no KPIs to report.")

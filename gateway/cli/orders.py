@@ -7,10 +7,9 @@ import uuid
 from typing import Any
 
 import grpc
-from rich.console import Console
 from rich.table import Table
 
-from gateway.cli.render import money_json, money_text
+from gateway.cli.render import money_json, money_text, stdout_console
 from partnergateway.v1 import (
     order_pb2,
     order_service_pb2,
@@ -69,7 +68,7 @@ def show_order(order: order_pb2.Order, as_json: bool) -> None:
     if as_json:
         print(json.dumps(order_json(order), ensure_ascii=False))
     else:
-        Console().print(order_table(order))
+        stdout_console().print(order_table(order))
 
 
 async def book(
@@ -124,7 +123,7 @@ async def list_orders(target: str, partner: str, as_json: bool) -> None:
                 if as_json:
                     print(json.dumps(order_json(order), ensure_ascii=False))
                 else:
-                    Console().print(
+                    stdout_console().print(
                         f"{order.order_id}  {state_name(order.state):20} "
                         + ", ".join(money_text(m) for m in order.totals)
                     )
@@ -152,7 +151,7 @@ async def cancel(
     if as_json:
         print(json.dumps({"refunds": refunds, "order": order_json(response.order)}))
         return
-    console = Console()
+    console = stdout_console()
     for r in response.refunds:
         console.print(f"refund for {r.kind}: {money_text(r.refund)}")
     if confirm:
@@ -162,7 +161,7 @@ async def cancel(
 
 
 async def watch(target: str, order_id: str, partner: str, after: int) -> None:
-    console = Console()
+    console = stdout_console()
     async with grpc.aio.insecure_channel(target) as channel:
         stub = order_service_pb2_grpc.OrderServiceStub(channel)
         request = order_service_pb2.WatchOrderRequest(

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from google.type import money_pb2
+from rich.console import Console
 from rich.table import Table
 
 from gateway.money import from_money
@@ -81,3 +83,8 @@ def solutions_table(solutions: list[solution_pb2.Solution]) -> Table:
     table.add_row("total", *("\n".join(money_text(m) for m in s.totals) for s in solutions))
     table.add_row("fingerprint", *(s.fingerprint[:16] for s in solutions))
     return table
+
+
+def stdout_console() -> Console:
+    """Tables on stdout: the terminal's width, or 140 columns when piped (rich would use 80)."""
+    return Console(width=None if sys.stdout.isatty() else 140)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
-def test_demo_once_json_prints_four_identical_complete_solutions() -> None:
+def test_demo_once_json_prints_four_identical_complete_solutions(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gateway", "demo", "--once", "--json"],
+        cwd=tmp_path,  # the demo keeps its store under ./state/demo
         capture_output=True,
         text=True,
         timeout=120,
@@ -19,7 +21,8 @@ def test_demo_once_json_prints_four_identical_complete_solutions() -> None:
     assert result.returncode == 0, result.stderr
     printed = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     solutions = [p for p in printed if "fingerprint" in p]
-    orders = [p for p in printed if "order_id" in p]
+    orders = [p for p in printed if "order_id" in p and "components" in p]
+    kpis = {p["entry_partner"]: p for p in printed if "take_up" in p}
     assert [s["entry"] for s in solutions] == ["roaming", "flight", "insurance", "car"]
     assert len({s["fingerprint"] for s in solutions}) == 1
     for solution in solutions:
@@ -39,6 +42,11 @@ def test_demo_once_json_prints_four_identical_complete_solutions() -> None:
     assert order["state"] == "confirmed"
     assert [c["state"] for c in order["components"]] == ["confirmed"] * 4
     assert all(c["reference"] for c in order["components"])
+    # The customer's 9 makes the booking entry partner's NPS +100 and its take-up 1 of 1.
+    assert kpis["telecom-cn"]["booked"] == 1
+    assert kpis["telecom-cn"]["take_up"] == 1.0
+    assert kpis["telecom-cn"]["nps"] == 100.0
+    assert kpis["airline-a"]["offered"] == 1
 
 
 def test_sandbox_knobs_are_settable_at_start() -> None:
@@ -50,3 +58,24 @@ def test_sandbox_knobs_are_settable_at_start() -> None:
         "airline-a": {"latency_ms": 500, "outage": True},
         "car-b": {"error_rate": 0.5},
     }
+
+
+def test_kpis_local_reads_the_demo_store(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "gateway", "demo", "--once"],
+        cwd=tmp_path,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "gateway", "kpis", "--local", "--state-dir", "state/demo", "--json"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    rows = {r["entry_partner"]: r for r in map(json.loads, result.stdout.splitlines())}
+    assert set(rows) == {"telecom-cn", "airline-a", "insurer-a", "car-a"}
+    assert rows["telecom-cn"]["nps"] == 100.0
