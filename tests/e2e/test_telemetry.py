@@ -297,3 +297,31 @@ async def test_log_lines_are_json_with_trace_ids_and_no_personal_data(
             assert secret not in everything
         if person.phone_number:
             assert person.phone_number not in everything
+
+
+def test_prometheus_scrape_endpoint_serves_the_gateway_metrics(tmp_path: Path) -> None:
+    """In a process of its own: the Prometheus registry and its HTTP server are process-wide."""
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    script = f"""
+import urllib.request
+from gateway.telemetry import setup_telemetry
+telemetry = setup_telemetry(
+    {{"OTEL_METRICS_EXPORTER": "prometheus", "OTEL_EXPORTER_PROMETHEUS_PORT": "{port}"}}, "psg"
+)
+telemetry.metrics.solutions_composed.add(3, {{"recipe": "travel_abroad", "entry.partner": "car-a"}})
+print(urllib.request.urlopen("http://127.0.0.1:{port}/metrics", timeout=10).read().decode())
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True
+    )
+    lines = [
+        line for line in result.stdout.splitlines() if line.startswith("psg_solutions_composed")
+    ]
+    assert lines, result.stdout[-2000:]
+    assert 'entry_partner="car-a"' in lines[0]
+    assert lines[0].endswith(" 3.0")
