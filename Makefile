@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_BIN := node_modules/.bin
 
-.PHONY: demo test lint proto buf-lint install clean
+.PHONY: demo test lint proto buf-lint install clean bench
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ demo: $(STAMP)
 
 test: install
 	$(BIN)/python -m pytest
+
+# The gateway's cost per composition against a bare scatter-gather (docs/performance.md).
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check .
