@@ -97,6 +97,8 @@ def gateway_config(stubs: Stubs, state_dir: Path, max_connections: int) -> dict[
         "state_dir": str(state_dir),
         "log_level": "WARNING",
         "resilience": {"bulkhead": {"max_concurrent": max_connections}},
+        # One entry partner sends every composition: the per-partner rate limit is off.
+        "rate_limits": {"requests_per_s": 0},
         "partners": [
             {
                 "id": pid,
@@ -106,6 +108,7 @@ def gateway_config(stubs: Stubs, state_dir: Path, max_connections: int) -> dict[
                 "client_id": CLIENT_ID,
                 "client_secret": fixtures[pid]["client_secret"],
                 "max_connections": max_connections,
+                "local": True,
             }
             for pid, url in stubs.urls.items()
         ],

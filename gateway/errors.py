@@ -6,7 +6,18 @@
     ├── NotFoundError               NOT_FOUND
     ├── NoRecipeError               FAILED_PRECONDITION: no recipe for this entry kind
     ├── DeadlineTooShortError       DEADLINE_EXCEEDED: no time left to ask any partner
-    └── StorageUnavailableError     UNAVAILABLE (retryable): the store cannot be reached
+    ├── RateLimitedError            RESOURCE_EXHAUSTED (retryable after `retry_after_s`)
+    ├── StorageUnavailableError     UNAVAILABLE (retryable): the store cannot be reached
+    ├── AuthenticationError         UNAUTHENTICATED: no valid access token (TOKEN_INVALID)
+    │   ├── TokenMissingError           TOKEN_MISSING: no `authorization: Bearer` metadata
+    │   ├── TokenExpiredError           TOKEN_EXPIRED
+    │   ├── IssuerUntrustedError        ISSUER_UNTRUSTED: `iss` is not a trusted issuer
+    │   └── AudienceMismatchError       AUDIENCE_MISMATCH: `aud` does not name the gateway
+    ├── IssuerKeysUnavailableError  UNAVAILABLE (retryable): the issuer's keys cannot be fetched
+    └── PermissionDeniedError       PERMISSION_DENIED: authenticated, but not allowed
+        ├── PartnerUnknownError         PARTNER_UNKNOWN: the caller is no registered partner
+        ├── ScopeMissingError           SCOPE_MISSING: the token lacks the RPC's scope
+        └── PartnerMismatchError        PARTNER_MISMATCH: the request names another partner
 
 `gateway.interceptors.ErrorInterceptor` turns them into `google.rpc.Status` with one
 `ErrorInfo` (domain `partnergateway.v1`), plus `BadRequest`/`RetryInfo` where they fit.
@@ -76,3 +87,68 @@ class StorageUnavailableError(GatewayError):
     code = grpc.StatusCode.UNAVAILABLE
     reason = "STORAGE_UNAVAILABLE"
     retry_after_s = 1.0
+
+
+class RateLimitedError(GatewayError):
+    """The caller used up its request rate; `retry_after_s` is the wait for the next token."""
+
+    code = grpc.StatusCode.RESOURCE_EXHAUSTED
+    reason = "RATE_LIMITED"
+
+    def __init__(
+        self, message: str, retry_after_s: float, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        super().__init__(message, metadata)
+        self.retry_after_s = retry_after_s
+
+
+# -- authentication (gateway.auth) ------------------------------------------------------------
+
+
+class AuthenticationError(GatewayError):
+    """The call carries no acceptable access token; the message never repeats the token."""
+
+    code = grpc.StatusCode.UNAUTHENTICATED
+    reason = "TOKEN_INVALID"
+
+
+class TokenMissingError(AuthenticationError):
+    reason = "TOKEN_MISSING"
+
+
+class TokenExpiredError(AuthenticationError):
+    reason = "TOKEN_EXPIRED"
+
+
+class IssuerUntrustedError(AuthenticationError):
+    reason = "ISSUER_UNTRUSTED"
+
+
+class AudienceMismatchError(AuthenticationError):
+    reason = "AUDIENCE_MISMATCH"
+
+
+class IssuerKeysUnavailableError(GatewayError):
+    """A trusted issuer's key set could not be fetched: the token can be neither accepted nor
+    refused yet."""
+
+    code = grpc.StatusCode.UNAVAILABLE
+    reason = "ISSUER_KEYS_UNAVAILABLE"
+    retry_after_s = 1.0
+
+
+class PermissionDeniedError(GatewayError):
+    code = grpc.StatusCode.PERMISSION_DENIED
+    reason = "PERMISSION_DENIED"
+
+
+class PartnerUnknownError(PermissionDeniedError):
+    reason = "PARTNER_UNKNOWN"
+
+
+class ScopeMissingError(PermissionDeniedError):
+    reason = "SCOPE_MISSING"
+
+
+class PartnerMismatchError(PermissionDeniedError):
+    reason = "PARTNER_MISMATCH"

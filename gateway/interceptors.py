@@ -17,25 +17,45 @@ from gateway.errors import ERROR_DOMAIN, GatewayError, InvalidRequestError
 
 log = logging.getLogger(__name__)
 
+# A status travels in trailing metadata, which gRPC clients cap at 8 KiB by default; past
+# that the client sees RESOURCE_EXHAUSTED and loses the status. So what any request can make
+# the gateway say back is bounded: each text, and the field violations all together.
+MAX_TEXT = 200
+MAX_VIOLATION_BYTES = 2048
+
+
+def _bounded(text: str) -> str:
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+def _bad_request(error: InvalidRequestError) -> tuple[error_details_pb2.BadRequest, int]:
+    """The field violations that fit the budget, and how many did not."""
+    kept: list[error_details_pb2.BadRequest.FieldViolation] = []
+    size = 0
+    for v in error.violations:
+        violation = error_details_pb2.BadRequest.FieldViolation(
+            field=_bounded(v.field), description=_bounded(v.description), reason=v.reason
+        )
+        size += violation.ByteSize()
+        if kept and size > MAX_VIOLATION_BYTES:
+            break
+        kept.append(violation)
+    return error_details_pb2.BadRequest(field_violations=kept), len(error.violations) - len(kept)
+
 
 def status_for(error: GatewayError) -> status_pb2.Status:
     """One ErrorInfo, plus BadRequest for field violations and RetryInfo when a retry helps."""
-    details: list[message.Message] = [
-        error_details_pb2.ErrorInfo(
-            reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
-        )
-    ]
+    metadata = {key: _bounded(value) for key, value in error.metadata.items()}
+    bad_request = None
     if isinstance(error, InvalidRequestError):
-        details.append(
-            error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(
-                        field=v.field, description=v.description, reason=v.reason
-                    )
-                    for v in error.violations
-                ]
-            )
-        )
+        bad_request, omitted = _bad_request(error)
+        if omitted:
+            metadata["violations_omitted"] = str(omitted)
+    details: list[message.Message] = [
+        error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN, metadata=metadata)
+    ]
+    if bad_request is not None:
+        details.append(bad_request)
     if error.retry_after_s is not None:
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(int(error.retry_after_s * 1000))
@@ -45,7 +65,9 @@ def status_for(error: GatewayError) -> status_pb2.Status:
         holder = any_pb2.Any()
         holder.Pack(detail)
         packed.append(holder)
-    return status_pb2.Status(code=error.code.value[0], message=error.message, details=packed)
+    return status_pb2.Status(
+        code=error.code.value[0], message=_bounded(error.message), details=packed
+    )
 
 
 def _internal(exc: BaseException) -> status_pb2.Status:

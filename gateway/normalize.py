@@ -13,7 +13,7 @@ from datetime import date
 
 from bundles import TravellerFacts, Trip, geo
 from gateway.errors import InvalidRequestError
-from gateway.validation import MAX_TRAVELLERS, Violations
+from gateway.validation import MAX_REFERENCE_LENGTH, MAX_TRAVELLERS, Violations
 from partnergateway.v1 import entry_pb2, solution_service_pb2
 
 ComposeRequest = (
@@ -113,6 +113,7 @@ def _where(
         v.trip_dates(f"{at}.start_date", w.depart, f"{at}.end_date", w.back, today)
     elif kind == "flight":
         f, at = entry.flight, "entry.flight"
+        _reference(v, f"{at}.booking_reference", f.booking_reference)
         origin = v.airport(f"{at}.origin_airport", f.origin_airport)
         destination = v.airport(f"{at}.destination_airport", f.destination_airport)
         if origin and destination and origin.region_code == destination.region_code:
@@ -126,6 +127,7 @@ def _where(
         _count(v, f"{at}.passenger_count", f.passenger_count, traveller_count)
     elif kind == "insurance":
         i, at = entry.insurance, "entry.insurance"
+        _reference(v, f"{at}.policy_number", i.policy_number)
         w.destination_region = v.region(f"{at}.destination_region_code", i.destination_region_code)
         w.depart = v.calendar_date(f"{at}.cover_start_date", i.cover_start_date)
         w.back = v.calendar_date(f"{at}.cover_end_date", i.cover_end_date)
@@ -133,6 +135,7 @@ def _where(
         _count(v, f"{at}.insured_count", i.insured_count, traveller_count)
     else:
         c, at = entry.car, "entry.car"
+        _reference(v, f"{at}.rental_reference", c.rental_reference)
         pickup = v.airport(f"{at}.pickup_location", c.pickup_location)
         w.destination_airport = pickup.code if pickup else None
         w.destination_region = pickup.region_code if pickup else None
@@ -140,6 +143,10 @@ def _where(
         w.back = v.calendar_date(f"{at}.return_date", c.return_date)
         v.trip_dates(f"{at}.pickup_date", w.depart, f"{at}.return_date", w.back, today)
     return w
+
+
+def _reference(v: Violations, field: str, value: str) -> None:
+    v.text(field, value, required=False, limit=MAX_REFERENCE_LENGTH)
 
 
 def _count(v: Violations, field: str, value: int, traveller_count: int) -> None:

@@ -17,6 +17,7 @@ from grpc_health.v1._async import HealthServicer
 
 from adapters import PartnerAdapter
 from bundles import load_recipes
+from gateway.auth import auth_runtime
 from gateway.booking import (
     BookingStore,
     OrderNotifier,
@@ -27,6 +28,7 @@ from gateway.booking import (
 )
 from gateway.feedback import FeedbackService
 from gateway.partners import PartnerDirectory
+from gateway.ratelimit import RateLimiter
 from gateway.resilience import (
     BreakerPolicy,
     BreakerState,
@@ -37,7 +39,12 @@ from gateway.resilience import (
 )
 from gateway.server import build_server, set_serving
 from gateway.service import SolutionService
-from gateway.settings import BookingSettings, GatewaySettings, ResilienceSettings
+from gateway.settings import (
+    BookingSettings,
+    GatewaySettings,
+    RateLimitSettings,
+    ResilienceSettings,
+)
 from gateway.storage import open_store
 from gateway.telemetry import Telemetry
 
@@ -53,6 +60,8 @@ class RunningGateway:
     service: SolutionService
     orders: OrderService
     store: BookingStore
+    issuer_url: str | None = None
+    """The embedded token issuer's identifier, when it runs (`auth.issuer.enabled`)."""
 
     @property
     def target(self) -> str:
@@ -100,6 +109,13 @@ def partner_stats(directory: PartnerDirectory) -> list[tuple[str, float, float, 
     return rows
 
 
+def rate_limiter(limits: RateLimitSettings, partner_ids: list[str]) -> RateLimiter | None:
+    """A bucket per registered partner, or None when limiting is off (`requests_per_s: 0`)."""
+    if limits.requests_per_s <= 0:
+        return None
+    return RateLimiter(limits.requests_per_s, limits.burst, partner_ids)
+
+
 def _replica_id(booking: BookingSettings) -> str:
     return booking.replica_id or f"{socket.gethostname()}:{os.getpid()}"
 
@@ -142,7 +158,12 @@ async def running_gateway(
         telemetry.metrics.watch_partners(lambda: partner_stats(directory))
     orders = OrderService(store, runner, notifier)
     recovery: asyncio.Task[None] | None = None
+    auth_stack = contextlib.AsyncExitStack()
     try:
+        # The token issuer (if enabled) serves before the gateway and stops after it.
+        auth = await auth_stack.enter_async_context(
+            auth_runtime(settings.auth, [p.id for p in settings.partners], reuse_port=reuse_port)
+        )
         service = SolutionService(directory, store, recipes, settings.composition, telemetry)
         server, port, health_servicer = build_server(
             settings.server,
@@ -152,6 +173,8 @@ async def running_gateway(
             reuse_port=reuse_port,
             telemetry=telemetry,
             feedback=FeedbackService(store, telemetry),
+            rate_limiter=rate_limiter(settings.rate_limits, [p.id for p in settings.partners]),
+            auth=auth.interceptor,
         )
         await server.start()
         recovery = asyncio.create_task(
@@ -160,7 +183,9 @@ async def running_gateway(
         await set_serving(health_servicer, True)
         log.info("gateway listening on port %d", port)
         try:
-            yield RunningGateway(server, port, health_servicer, directory, service, orders, store)
+            yield RunningGateway(
+                server, port, health_servicer, directory, service, orders, store, auth.issuer_url
+            )
         finally:
             # Tell load balancers first, then let in-flight calls finish within the grace.
             await set_serving(health_servicer, False)
@@ -170,6 +195,7 @@ async def running_gateway(
             recovery.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await recovery
+        await auth_stack.aclose()
         await orders.aclose()
         await directory.aclose()
         await store.aclose()

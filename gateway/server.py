@@ -10,8 +10,10 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 from opentelemetry.instrumentation.grpc.filters import health_check, negate
 
+from gateway.auth import AuthInterceptor
 from gateway.interceptors import ErrorInterceptor
-from gateway.settings import ServerSettings
+from gateway.ratelimit import RateLimiter, RateLimitInterceptor
+from gateway.settings import ServerSettings, TlsSettings
 from gateway.telemetry import MetricsInterceptor, Telemetry
 from partnergateway.v1 import (
     feedback_service_pb2,
@@ -42,9 +44,16 @@ def server_options(settings: ServerSettings, reuse_port: bool = False) -> list[t
     ]
 
 
-def interceptors(telemetry: Telemetry) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
+def interceptors(
+    telemetry: Telemetry,
+    rate_limiter: RateLimiter | None = None,
+    auth: AuthInterceptor | None = None,
+) -> list[grpc.aio.ServerInterceptor]:  # type: ignore[type-arg]
     """Outermost first: the server span (continuing an incoming `traceparent`; health checks
-    are not traced), RED metrics, then error translation, so both see the final status."""
+    are not traced), RED metrics, then error translation, so both see the final status;
+    innermost the per-partner rate limit, whose refusals the error translation renders.
+    With `auth`, callers are authenticated between the metrics and the error translation:
+    refusals are traced and counted, and the handler never runs."""
     chain: list[grpc.aio.ServerInterceptor] = []  # type: ignore[type-arg]
     if telemetry.enabled:
         chain.append(
@@ -52,8 +61,24 @@ def interceptors(telemetry: Telemetry) -> list[grpc.aio.ServerInterceptor]:  # t
                 tracer_provider=telemetry.tracer_provider, filter_=negate(health_check())
             )
         )
-    chain += [MetricsInterceptor(telemetry.metrics), ErrorInterceptor()]
+    chain.append(MetricsInterceptor(telemetry.metrics))
+    if auth is not None:
+        chain.append(auth)
+    chain.append(ErrorInterceptor())
+    if rate_limiter is not None:
+        chain.append(RateLimitInterceptor(rate_limiter))
     return chain
+
+
+def server_credentials(tls: TlsSettings) -> grpc.ServerCredentials:
+    """TLS from PEM files; with a client CA, mutual TLS: clients must present a certificate
+    signed by it, or the handshake fails."""
+    client_ca = tls.client_ca_file.read_bytes() if tls.client_ca_file else None
+    return grpc.ssl_server_credentials(
+        [(tls.key_file.read_bytes(), tls.cert_file.read_bytes())],
+        root_certificates=client_ca,
+        require_client_auth=client_ca is not None,
+    )
 
 
 def build_server(
@@ -65,14 +90,19 @@ def build_server(
     reuse_port: bool = False,
     telemetry: Telemetry | None = None,
     feedback: feedback_service_pb2_grpc.FeedbackServiceServicer | None = None,
+    rate_limiter: RateLimiter | None = None,
+    auth: AuthInterceptor | None = None,
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A ready-to-start server bound to `address` (default from settings; port 0 = any).
 
     `reuse_port` lets several processes bind the same port (SO_REUSEPORT, `serve --workers`).
     `feedback` (the customer KPIs) is registered and listed by reflection when given.
+    `rate_limiter` (per calling partner) guards the gateway's services, not health.
+    `settings.tls` set: the port speaks TLS (mutual TLS with a client CA), else plaintext.
+    `auth` (gateway.auth) requires an access token on every RPC but health and reflection.
     """
     server = grpc.aio.server(
-        interceptors=interceptors(telemetry or Telemetry()),
+        interceptors=interceptors(telemetry or Telemetry(), rate_limiter, auth),
         options=server_options(settings, reuse_port),
     )
     solution_service_pb2_grpc.add_SolutionServiceServicer_to_server(servicer, server)
@@ -91,7 +121,10 @@ def build_server(
         ),
         server,
     )
-    port = server.add_insecure_port(address or settings.address)
+    if settings.tls is not None:
+        port = server.add_secure_port(address or settings.address, server_credentials(settings.tls))
+    else:
+        port = server.add_insecure_port(address or settings.address)
     if port == 0:
         raise OSError(f"cannot listen on {address or settings.address}")
     return server, port, health_servicer

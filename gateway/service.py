@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 import grpc
 
 from bundles import Recipe, recipe_for_entry
+from gateway.auth import caller_partner_id
 from gateway.composition import Composer
 from gateway.errors import (
     DeadlineTooShortError,
@@ -104,6 +105,9 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
     async def _updates(
         self, request: ComposeRequest, time_remaining: float | None
     ) -> AsyncIterator[Update]:
+        caller = caller_partner_id(request.entry.partner_id)
+        if caller != request.entry.partner_id:  # assigning would mark a missing entry present
+            request.entry.partner_id = caller
         normalized = normalize(request, self._directory.kinds, self._today())
         recipe = recipe_for_entry(self._recipes, normalized.entry_kind)
         if recipe is None:

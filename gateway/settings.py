@@ -7,9 +7,16 @@ environment.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    FilePath,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +25,7 @@ from pydantic_settings import (
 )
 
 from adapters import PartnerConfig, RetryPolicy
+from gateway.ssrf import check_partner_url
 
 
 class RetrySettings(BaseModel):
@@ -36,6 +44,10 @@ class PartnerSettings(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
     kind: str
     name: str
+    local: bool = False
+    """Allows `base_url`/`token_url` on loopback or private networks (the sandbox partners);
+    otherwise such URLs are refused as SSRF risks. Cloud metadata addresses never are.
+    Declared before the URLs: their validator reads it."""
     base_url: str
     token_url: str | None = None
     client_id: str = "partner-gateway"
@@ -43,6 +55,14 @@ class PartnerSettings(BaseModel):
     scope: str | None = None
     adapter: str | None = None
     max_connections: int = Field(100, ge=1)
+
+    @field_validator("base_url", "token_url")
+    @classmethod
+    def _endpoint_is_safe(cls, url: str | None, info: ValidationInfo) -> str | None:
+        # A field validator, so an error shows the URL only, never the partner's secret.
+        if url is not None:
+            check_partner_url(url, local=bool(info.data.get("local", False)))
+        return url
 
     def to_config(self, retry: RetrySettings) -> PartnerConfig:
         return PartnerConfig(
@@ -59,12 +79,32 @@ class PartnerSettings(BaseModel):
         )
 
 
+class TlsSettings(BaseModel):
+    """TLS for the gRPC listener; with `client_ca_file`, mutual TLS (client certificates
+    signed by that CA are required)."""
+
+    cert_file: FilePath
+    """PEM certificate chain of the server."""
+    key_file: FilePath
+    """PEM private key of the server."""
+    client_ca_file: FilePath | None = None
+
+
 class ServerSettings(BaseModel):
     address: str = "127.0.0.1:50051"
     grace_period_s: float = Field(5.0, ge=0)
     max_message_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     keepalive_time_s: int = Field(60, ge=10)
     keepalive_timeout_s: int = Field(20, ge=1)
+    tls: TlsSettings | None = None
+    """Unset: plaintext (loopback, tests, the demo)."""
+
+
+class RateLimitSettings(BaseModel):
+    """A token bucket per calling partner; `requests_per_s: 0` turns limiting off."""
+
+    requests_per_s: float = Field(100.0, ge=0)
+    burst: int = Field(200, ge=1)
 
 
 class CompositionSettings(BaseModel):
@@ -116,6 +156,74 @@ class BookingSettings(BaseModel):
     """Test hook: SIGKILL this process at the named saga point (e.g. `after_call:hold:flight`)."""
 
 
+JwtAlgorithm = Literal["ES256", "RS256"]
+"""The only signature algorithms access tokens may use: no `none`, no HMAC."""
+_ALL_ALGORITHMS: list[JwtAlgorithm] = ["ES256", "RS256"]
+
+
+class TrustedIssuerSettings(BaseModel):
+    """An authorization server whose access tokens the gateway accepts (docs/security.md)."""
+
+    issuer: str
+    """Its issuer identifier: the exact `iss` of its tokens."""
+    jwks_uri: str | None = None
+    """Where its public keys are; unset: from `{issuer}/.well-known/openid-configuration`."""
+    algorithms: list[JwtAlgorithm] = Field(default_factory=lambda: _ALL_ALGORITHMS.copy())
+
+
+class IssuerClientSettings(BaseModel):
+    """A client of the embedded token issuer; a partner's client id is its partner id."""
+
+    client_id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    client_secret: str | None = None
+    """For `client_secret_basic`."""
+    jwks: dict[str, Any] | None = None
+    """Public keys (`{"keys": [...]}`) for `private_key_jwt` client assertions (RFC 7523)."""
+    scopes: list[str] | None = None
+    """The scopes it may be granted; unset: every scope of the gateway."""
+
+
+class TokenIssuerSettings(BaseModel):
+    """The embedded OAuth 2.0 token issuer (client credentials), served over HTTP by the
+    gateway process itself, so the embedded default needs no outside identity provider."""
+
+    enabled: bool = False
+    address: str = "127.0.0.1:8400"
+    url: str | None = None
+    """Its issuer identifier as clients reach it; unset: `http://` + the bound address."""
+    token_ttl_s: int = Field(300, ge=30, le=3600)
+    signing_key_file: Path | None = None
+    """A P-256 private JWK, created when missing; unset: a new key at every start. Worker
+    processes (`serve --workers`) must share one file."""
+    clients: list[IssuerClientSettings] = Field(default_factory=list)
+
+
+class AuthSettings(BaseModel):
+    """Authenticated callers (docs/security.md). Off unless `required`."""
+
+    required: bool = False
+    """Every RPC but health and reflection needs a bearer access token (RFC 9068)."""
+    audience: str = "urn:partner-gateway"
+    """The gateway's identifier, which tokens must name in `aud`."""
+    trusted_issuers: list[TrustedIssuerSettings] = Field(default_factory=list)
+    """Besides the embedded issuer, which is trusted whenever it is enabled."""
+    leeway_s: int = Field(30, ge=0, le=300)
+    """Clock skew allowed on `exp`, `nbf` and `iat`."""
+    jwks_cache_ttl_s: float = Field(300.0, gt=0)
+    jwks_refetch_interval_s: float = Field(10.0, ge=0)
+    """A token with an unknown key id re-fetches its issuer's keys at most this often."""
+    jwks_timeout_s: float = Field(5.0, gt=0)
+    token_url: str | None = None
+    """Where the command line obtains tokens; unset: the embedded issuer's token endpoint."""
+    issuer: TokenIssuerSettings = TokenIssuerSettings()
+
+    @model_validator(mode="after")
+    def _has_an_issuer(self) -> AuthSettings:
+        if self.required and not (self.trusted_issuers or self.issuer.enabled):
+            raise ValueError("auth.required needs auth.trusted_issuers or auth.issuer.enabled")
+        return self
+
+
 def _default_partners() -> list[PartnerSettings]:
     """The six bundled sandbox partners on their default ports (see `partner-gateway sandbox`)."""
     partners = [
@@ -133,6 +241,7 @@ def _default_partners() -> list[PartnerSettings]:
             name=name,
             base_url=f"http://127.0.0.1:{8401 + index}",
             client_secret=f"sandbox-secret-{pid}",
+            local=True,
         )
         for index, (pid, kind, name) in enumerate(partners)
     ]
@@ -147,6 +256,8 @@ class GatewaySettings(BaseSettings):
     resilience: ResilienceSettings = ResilienceSettings()
     storage: StorageSettings = StorageSettings()
     booking: BookingSettings = BookingSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
+    auth: AuthSettings = AuthSettings()
     partners: list[PartnerSettings] = Field(default_factory=_default_partners)
     state_dir: Path = Path("state")
     log_level: str = "INFO"

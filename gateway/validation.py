@@ -15,12 +15,22 @@ MAX_NAME_LENGTH = 100
 MAX_REQUEST_ID_LENGTH = 128
 MAX_TRIP_DAYS = 180
 MAX_DAYS_AHEAD = 366
+MAX_REFERENCE_LENGTH = 64
+MAX_SHOWN_LENGTH = 40
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _IATA = re.compile(r"^[A-Z]{3}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]+$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+
+
+def shown(value: str, limit: int = MAX_SHOWN_LENGTH) -> str:
+    """`value` quoted for an error description, cut short: errors travel in trailing
+    metadata, and a request must not make the gateway echo megabytes back."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}… ({len(value)} characters)"
 
 
 class Violations:
@@ -53,7 +63,7 @@ class Violations:
             self.add(field, "is required")
             return None
         if not geo.is_region_code(code):
-            self.add(field, f"{code!r} is not a CLDR region code (for example 'JP')")
+            self.add(field, f"{shown(code)} is not a CLDR region code (for example 'JP')")
             return None
         return code
 
@@ -63,7 +73,7 @@ class Violations:
                 self.add(field, "is required")
             return None
         if not _IATA.match(code):
-            self.add(field, f"{code!r} is not an IATA airport code (three capital letters)")
+            self.add(field, f"{shown(code)} is not an IATA airport code (three capital letters)")
             return None
         found = geo.airport(code)
         if found is None:
@@ -92,7 +102,7 @@ class Violations:
 
     def language(self, field: str, value: str) -> None:
         if value and (len(value) > 35 or not _LANGUAGE.match(value)):
-            self.add(field, f"{value!r} is not a BCP-47 language tag (for example 'en')")
+            self.add(field, f"{shown(value)} is not a BCP-47 language tag (for example 'en')")
 
     def partner_id(self, field: str, value: str) -> bool:
         if not value:

@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 
+from gateway.auth import caller_partner_id
 from gateway.booking.notifier import OrderNotifier
 from gateway.booking.render import event_message, order_message
 from gateway.booking.saga import CANCEL_REQUESTED, BookingStore, SagaRunner
@@ -86,6 +87,7 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
     async def BookSolution(
         self, request: order_service_pb2.BookSolutionRequest, context: Ctx
     ) -> order_service_pb2.BookSolutionResponse:
+        request.partner_id = caller_partner_id(request.partner_id)
         v = Violations()
         v.request_id("request_id", request.request_id)
         if not request.request_id:
@@ -123,12 +125,14 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
     async def GetOrder(
         self, request: order_service_pb2.GetOrderRequest, context: Ctx
     ) -> order_service_pb2.GetOrderResponse:
+        request.partner_id = caller_partner_id(request.partner_id)
         order = await self._owned(request.order_id, request.partner_id)
         return order_service_pb2.GetOrderResponse(order=order_message(order))
 
     async def ListOrders(
         self, request: order_service_pb2.ListOrdersRequest, context: Ctx
     ) -> order_service_pb2.ListOrdersResponse:
+        request.partner_id = caller_partner_id(request.partner_id)
         v = Violations()
         v.partner_id("partner_id", request.partner_id)
         if request.page_size < 0 or request.page_size > MAX_PAGE_SIZE:
@@ -152,6 +156,7 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
     async def CancelOrder(
         self, request: order_service_pb2.CancelOrderRequest, context: Ctx
     ) -> order_service_pb2.CancelOrderResponse:
+        request.partner_id = caller_partner_id(request.partner_id)
         order = await self._owned(request.order_id, request.partner_id)
         kinds = set(request.component_kinds) or {
             c.kind for c in order.components if c.state == ComponentState.CONFIRMED
@@ -187,6 +192,7 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
     async def WatchOrder(
         self, request: order_service_pb2.WatchOrderRequest, context: Ctx
     ) -> AsyncIterator[order_service_pb2.WatchOrderResponse]:
+        request.partner_id = caller_partner_id(request.partner_id)
         await self._owned(request.order_id, request.partner_id)
         after = max(0, request.after_sequence)
         while True:

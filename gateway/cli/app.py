@@ -16,6 +16,7 @@ from rich.console import Console
 
 from gateway.cli import commands, orders, workers
 from gateway.cli import feedback as feedback_cli
+from gateway.cli.channels import ClientTls, client_tls
 from gateway.cli.journey import ENTRY_KINDS
 from gateway.settings import load_settings
 from gateway.telemetry import configure_logging
@@ -114,8 +115,12 @@ def compose(
     partner: Annotated[str | None, typer.Option(help="Entry partner id.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the solution as JSON.")] = False,
     timeout: Annotated[float, typer.Option(help="Deadline in seconds.")] = 10.0,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Ask a running gateway for a solution, as the entry partner would."""
+    tls = _tls(tls_ca, tls_cert, tls_key)
     if entry not in ENTRY_KINDS:
         raise typer.BadParameter(f"one of {', '.join(ENTRY_KINDS)}", param_hint="--entry")
     try:
@@ -134,6 +139,7 @@ def compose(
                 as_json,
                 deadline_s=timeout,
                 console=err,
+                tls=tls,
             )
         )
     except grpc.aio.AioRpcError as exc:
@@ -144,6 +150,28 @@ def compose(
 PartnerOption = Annotated[str, typer.Option(help="The partner you act as.")]
 TargetOption = Annotated[str, typer.Option(help="Gateway address.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+_PEM = {"exists": True, "dir_okay": False, "readable": True}
+TlsCaOption = Annotated[
+    Path | None,
+    typer.Option("--tls-ca", help="Connect over TLS; PEM CA of the gateway's certificate.", **_PEM),
+]
+TlsCertOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--tls-cert", help="PEM client certificate for mutual TLS (with --tls-key).", **_PEM
+    ),
+]
+TlsKeyOption = Annotated[
+    Path | None, typer.Option("--tls-key", help="PEM private key of --tls-cert.", **_PEM)
+]
+
+
+def _tls(ca: Path | None, cert: Path | None, key: Path | None) -> ClientTls | None:
+    """TLS options of a client command; none given: plaintext."""
+    try:
+        return client_tls(ca, cert, key)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--tls-cert/--tls-key") from exc
 
 
 def _run_rpc(coroutine: Coroutine[Any, Any, object], as_json: bool) -> None:
@@ -163,9 +191,13 @@ def book_command(
     ] = None,
     target: TargetOption = "127.0.0.1:50051",
     as_json: JsonOption = False,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Book a solution across every partner in it."""
-    _run_rpc(orders.book(target, solution_id, partner, request_id, as_json, 60.0), as_json)
+    tls = _tls(tls_ca, tls_cert, tls_key)
+    _run_rpc(orders.book(target, solution_id, partner, request_id, as_json, 60.0, tls=tls), as_json)
 
 
 @app.command("order")
@@ -174,9 +206,13 @@ def order_command(
     partner: PartnerOption = "telecom-cn",
     target: TargetOption = "127.0.0.1:50051",
     as_json: JsonOption = False,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Show one order with every partner's reference."""
-    _run_rpc(orders.get_order(target, order_id, partner, as_json), as_json)
+    tls = _tls(tls_ca, tls_cert, tls_key)
+    _run_rpc(orders.get_order(target, order_id, partner, as_json, tls=tls), as_json)
 
 
 @app.command("orders")
@@ -184,9 +220,14 @@ def orders_command(
     partner: PartnerOption = "telecom-cn",
     target: TargetOption = "127.0.0.1:50051",
     as_json: JsonOption = False,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """List your orders."""
-    _run_rpc(orders.list_orders(target, partner, as_json), as_json)
+    _run_rpc(
+        orders.list_orders(target, partner, as_json, tls=_tls(tls_ca, tls_cert, tls_key)), as_json
+    )
 
 
 @app.command("cancel")
@@ -197,9 +238,16 @@ def cancel_command(
     partner: PartnerOption = "telecom-cn",
     target: TargetOption = "127.0.0.1:50051",
     as_json: JsonOption = False,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Quote the refunds of cancelling an order (or components); --confirm cancels."""
-    _run_rpc(orders.cancel(target, order_id, partner, component or [], confirm, as_json), as_json)
+    tls = _tls(tls_ca, tls_cert, tls_key)
+    _run_rpc(
+        orders.cancel(target, order_id, partner, component or [], confirm, as_json, tls=tls),
+        as_json,
+    )
 
 
 @app.command("watch")
@@ -208,9 +256,13 @@ def watch_command(
     after: Annotated[int, typer.Option(help="Events after this sequence.")] = 0,
     partner: PartnerOption = "telecom-cn",
     target: TargetOption = "127.0.0.1:50051",
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Follow an order's events until it is final."""
-    _run_rpc(orders.watch(target, order_id, partner, after), False)
+    tls = _tls(tls_ca, tls_cert, tls_key)
+    _run_rpc(orders.watch(target, order_id, partner, after, tls=tls), False)
 
 
 @app.command("feedback")
@@ -226,10 +278,14 @@ def feedback_command(
     request_id: Annotated[str | None, typer.Option(help="Idempotency key (default: new).")] = None,
     target: TargetOption = "127.0.0.1:50051",
     as_json: JsonOption = False,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Record a customer's 0-10 score on a solution (--solution) or an order (--order)."""
     if (solution is None) == (order is None):
         raise typer.BadParameter("give exactly one of --solution and --order")
+    tls = _tls(tls_ca, tls_cert, tls_key)
     _run_rpc(
         feedback_cli.submit(
             target,
@@ -240,6 +296,7 @@ def feedback_command(
             partner=partner,
             request_id=request_id,
             as_json=as_json,
+            tls=tls,
         ),
         as_json,
     )
@@ -260,6 +317,9 @@ def kpis_command(
     ] = None,
     config: ConfigOption = None,
     as_json: JsonOption = False,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
 ) -> None:
     """Customer KPIs per entry partner and recipe: take-up and NPS."""
     if local:
@@ -268,7 +328,8 @@ def kpis_command(
             settings = settings.model_copy(update={"state_dir": state_dir})
         asyncio.run(feedback_cli.kpis_local(settings, partner, recipe, as_json))
         return
-    _run_rpc(feedback_cli.kpis(target, partner, recipe, as_json), as_json)
+    tls = _tls(tls_ca, tls_cert, tls_key)
+    _run_rpc(feedback_cli.kpis(target, partner, recipe, as_json, tls=tls), as_json)
 
 
 def _print_rpc_error(exc: grpc.aio.AioRpcError, as_json: bool) -> None:

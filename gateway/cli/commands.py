@@ -17,6 +17,7 @@ from rich.console import Console
 
 from gateway.cli import feedback as feedback_cli
 from gateway.cli import orders
+from gateway.cli.channels import ClientTls, open_channel
 from gateway.cli.journey import (
     DEFAULT_ENTRY_PARTNERS,
     ENTRY_KINDS,
@@ -225,11 +226,12 @@ async def compose(
     *,
     deadline_s: float,
     console: Console,
+    tls: ClientTls | None = None,
 ) -> None:
     from bundles import geo  # only for the default airport of the destination
 
     plan = TripPlan(destination, geo.primary_airport(destination) or "", depart, back)
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with open_channel(target, tls) as channel:
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
         request = compose_request(entry, plan, partner)
         response = await stub.ComposeSolution(request, timeout=deadline_s)

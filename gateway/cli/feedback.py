@@ -6,9 +6,9 @@ import json
 import uuid
 from typing import Any
 
-import grpc
 from rich.table import Table
 
+from gateway.cli.channels import ClientTls, open_channel
 from gateway.cli.render import stdout_console
 from gateway.feedback.render import kpi_row_message
 from gateway.settings import GatewaySettings
@@ -85,8 +85,9 @@ async def submit(
     partner: str | None,
     request_id: str | None,
     as_json: bool,
+    tls: ClientTls | None = None,
 ) -> feedback_pb2.Feedback:
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with open_channel(target, tls) as channel:
         if partner is None and solution_id is not None:
             solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
             found = await solutions.GetSolution(
@@ -114,8 +115,15 @@ async def submit(
     return response.feedback
 
 
-async def kpis(target: str, partner: str | None, recipe: str | None, as_json: bool) -> None:
-    async with grpc.aio.insecure_channel(target) as channel:
+async def kpis(
+    target: str,
+    partner: str | None,
+    recipe: str | None,
+    as_json: bool,
+    *,
+    tls: ClientTls | None = None,
+) -> None:
+    async with open_channel(target, tls) as channel:
         stub = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
         response = await stub.GetKpiReport(
             feedback_service_pb2.GetKpiReportRequest(partner_id=partner or "", recipe=recipe or ""),

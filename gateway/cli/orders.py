@@ -6,9 +6,9 @@ import json
 import uuid
 from typing import Any
 
-import grpc
 from rich.table import Table
 
+from gateway.cli.channels import ClientTls, open_channel
 from gateway.cli.render import money_json, money_text, stdout_console
 from partnergateway.v1 import (
     order_pb2,
@@ -78,8 +78,10 @@ async def book(
     request_id: str | None,
     as_json: bool,
     deadline_s: float,
+    *,
+    tls: ClientTls | None = None,
 ) -> order_pb2.Order:
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with open_channel(target, tls) as channel:
         if partner is None:
             solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
             found = await solutions.GetSolution(
@@ -99,8 +101,10 @@ async def book(
     return response.order
 
 
-async def get_order(target: str, order_id: str, partner: str, as_json: bool) -> None:
-    async with grpc.aio.insecure_channel(target) as channel:
+async def get_order(
+    target: str, order_id: str, partner: str, as_json: bool, *, tls: ClientTls | None = None
+) -> None:
+    async with open_channel(target, tls) as channel:
         stub = order_service_pb2_grpc.OrderServiceStub(channel)
         response = await stub.GetOrder(
             order_service_pb2.GetOrderRequest(order_id=order_id, partner_id=partner), timeout=10
@@ -108,9 +112,11 @@ async def get_order(target: str, order_id: str, partner: str, as_json: bool) -> 
     show_order(response.order, as_json)
 
 
-async def list_orders(target: str, partner: str, as_json: bool) -> None:
+async def list_orders(
+    target: str, partner: str, as_json: bool, *, tls: ClientTls | None = None
+) -> None:
     token = ""
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with open_channel(target, tls) as channel:
         stub = order_service_pb2_grpc.OrderServiceStub(channel)
         while True:
             page = await stub.ListOrders(
@@ -133,9 +139,16 @@ async def list_orders(target: str, partner: str, as_json: bool) -> None:
 
 
 async def cancel(
-    target: str, order_id: str, partner: str, kinds: list[str], confirm: bool, as_json: bool
+    target: str,
+    order_id: str,
+    partner: str,
+    kinds: list[str],
+    confirm: bool,
+    as_json: bool,
+    *,
+    tls: ClientTls | None = None,
 ) -> None:
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with open_channel(target, tls) as channel:
         stub = order_service_pb2_grpc.OrderServiceStub(channel)
         response = await stub.CancelOrder(
             order_service_pb2.CancelOrderRequest(
@@ -160,9 +173,11 @@ async def cancel(
         console.print("This is a quote: add --confirm to cancel.")
 
 
-async def watch(target: str, order_id: str, partner: str, after: int) -> None:
+async def watch(
+    target: str, order_id: str, partner: str, after: int, *, tls: ClientTls | None = None
+) -> None:
     console = stdout_console()
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with open_channel(target, tls) as channel:
         stub = order_service_pb2_grpc.OrderServiceStub(channel)
         request = order_service_pb2.WatchOrderRequest(
             order_id=order_id, partner_id=partner, after_sequence=after

@@ -23,6 +23,7 @@ def link_to_sandbox(settings: GatewaySettings, cluster: SandboxCluster) -> Gatew
             token_url=running.token_url,
             client_id="partner-gateway",
             client_secret=running.spec.client_secrets["partner-gateway"],
+            local=True,  # sandbox partners live on loopback: exempt from the SSRF checks
         )
         for pid, running in cluster.partners.items()
     }

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 import grpc
 
+from gateway.auth import caller_partner_id
 from gateway.errors import InvalidRequestError, NotFoundError, RequestIdReusedError
 from gateway.feedback.render import feedback_message, kpi_row_message
 from gateway.storage import FeedbackRecord, FeedbackStore, OrderStore, SolutionStore
@@ -34,6 +35,7 @@ class FeedbackService(feedback_service_pb2_grpc.FeedbackServiceServicer):
     async def SubmitFeedback(
         self, request: feedback_service_pb2.SubmitFeedbackRequest, context: Ctx
     ) -> feedback_service_pb2.SubmitFeedbackResponse:
+        request.partner_id = caller_partner_id(request.partner_id)
         _validate(request)
         solution_id, order_id = await self._subject(request)
         request_hash = _hash(request)
@@ -61,6 +63,8 @@ class FeedbackService(feedback_service_pb2_grpc.FeedbackServiceServicer):
     async def GetKpiReport(
         self, request: feedback_service_pb2.GetKpiReportRequest, context: Ctx
     ) -> feedback_service_pb2.GetKpiReportResponse:
+        # An authenticated partner sees its own KPIs only, never a competitor's.
+        request.partner_id = caller_partner_id(request.partner_id)
         v = Violations()
         if request.partner_id:
             v.partner_id("partner_id", request.partner_id)

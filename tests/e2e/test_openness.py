@@ -88,6 +88,7 @@ async def test_a_hotel_kind_needs_no_gateway_change(
                         base_url=running.base_url,
                         client_secret=running.spec.client_secrets["partner-gateway"],
                         adapter="tests.e2e.hotel_adapter:create",
+                        local=True,
                     ),
                 ],
             }

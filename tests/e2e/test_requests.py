@@ -8,6 +8,7 @@ import grpc
 import pytest
 
 from gateway.cli.journey import Person, TripPlan, compose_request
+from gateway.settings import GatewaySettings
 from partnergateway.v1 import solution_service_pb2
 from tests.support import SandboxControl, Stub, error_info, rich_status, violated_fields
 
@@ -148,3 +149,16 @@ async def test_request_id_reused_with_other_content_is_refused(
 
     assert error.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert error_info(rich_status(error)).reason == "REQUEST_ID_REUSED"
+
+
+async def test_a_request_over_the_message_size_limit_is_refused_unread(
+    stub: Stub, control: SandboxControl, gateway_settings: GatewaySettings
+) -> None:
+    request = _request()
+    request.travellers[0].given_name = "x" * gateway_settings.server.max_message_bytes
+
+    error = await refused(stub, request)
+
+    assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+    await assert_no_partner_called(control)
+    assert (await stub.ComposeSolution(_request(), timeout=10)).solution.solution_id

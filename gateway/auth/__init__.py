@@ -1,0 +1,36 @@
+"""Authenticated callers: bearer access tokens (RFC 9068) checked on every RPC, and an embedded
+token issuer for the default set-up. See docs/security.md.
+
+Handlers ask `caller_partner_id(request.partner_id)` for the partner they act for.
+"""
+
+from gateway.auth._caller import Caller, caller_partner_id, current_caller
+from gateway.auth._interceptor import AuthInterceptor
+from gateway.auth._issuer import IssuerClient, OAuthError, TokenIssuer, load_signing_key
+from gateway.auth._issuer_app import issuer_app
+from gateway.auth._jwks import IssuerKeys, KeyPolicy
+from gateway.auth._scopes import ALL_SCOPES, RPC_SCOPES, is_exempt, scope_for
+from gateway.auth._setup import AuthRuntime, auth_runtime
+from gateway.auth._validator import TokenValidator, TrustedIssuer
+
+__all__ = [
+    "ALL_SCOPES",
+    "RPC_SCOPES",
+    "AuthInterceptor",
+    "AuthRuntime",
+    "Caller",
+    "IssuerClient",
+    "IssuerKeys",
+    "KeyPolicy",
+    "OAuthError",
+    "TokenIssuer",
+    "TokenValidator",
+    "TrustedIssuer",
+    "auth_runtime",
+    "caller_partner_id",
+    "current_caller",
+    "is_exempt",
+    "issuer_app",
+    "load_signing_key",
+    "scope_for",
+]

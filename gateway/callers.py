@@ -1,0 +1,31 @@
+"""Who is calling: the one place that names the partner on whose behalf an RPC runs.
+
+Today callers are not authenticated, so the caller is the partner the request names
+(`entry.partner_id` for compositions, `partner_id` elsewhere). Per-caller policies (rate
+limits) ask `caller_of` only, so pointing it at an authenticated identity later changes
+this module and nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from google.protobuf import message
+
+__all__ = ["caller_of"]
+
+
+def caller_of(request: Any, context: Any) -> str | None:
+    """The partner id a call is made for, or None when the request names none."""
+    del context  # will carry the authenticated identity
+    if not isinstance(request, message.Message):
+        return None
+    fields = request.DESCRIPTOR.fields_by_name
+    named: Any = request  # any of the gateway's request messages
+    if "entry" in fields:
+        partner_id = str(named.entry.partner_id)
+    elif "partner_id" in fields:
+        partner_id = str(named.partner_id)
+    else:
+        return None
+    return partner_id or None

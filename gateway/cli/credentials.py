@@ -1,0 +1,161 @@
+"""Access tokens for the client commands, when the gateway requires them (`auth.required`).
+
+Each call is made with a token of the partner it acts for — the partner the request names
+(`entry.partner_id` or `partner_id`) — obtained by client credentials (`client_secret_basic`,
+with that partner's secret from `auth.issuer.clients`) from the embedded issuer's token
+endpoint, or `auth.token_url`. Tokens are kept until shortly before they expire. With auth
+off, nothing is added: calls go out as before.
+
+The commands read the settings once (`use_tokens`), and `open_channel` attaches the
+interceptors to every channel it opens, so the command bodies stay as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import Any
+from urllib.parse import quote
+
+import grpc
+import httpx2
+import typer
+from google.protobuf import message
+
+from gateway.settings import GatewaySettings
+
+__all__ = ["PartnerTokens", "active_tokens", "bearer_interceptors", "use_tokens"]
+
+# A token this close to expiry is replaced rather than sent.
+_REFRESH_MARGIN_S = 30.0
+
+
+class PartnerTokens:
+    """Access tokens for the partners this process acts as."""
+
+    def __init__(
+        self,
+        *,
+        required: bool,
+        token_url: str | None = None,
+        secrets: Mapping[str, str] | None = None,
+        audience: str = "",
+    ) -> None:
+        self.required = required
+        self.token_url = token_url
+        self._secrets = dict(secrets or {})
+        self._audience = audience
+        self._tokens: dict[str, tuple[str, float]] = {}
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, settings: GatewaySettings, issuer_url: str | None = None
+    ) -> PartnerTokens:
+        """From `auth`; `issuer_url` is the embedded issuer's when this process runs it."""
+        auth = settings.auth
+        if not auth.required:
+            return cls(required=False)
+        issuer = issuer_url or auth.issuer.url or f"http://{auth.issuer.address}"
+        return cls(
+            required=True,
+            token_url=auth.token_url or f"{issuer.rstrip('/')}/oauth/token",
+            secrets={c.client_id: c.client_secret for c in auth.issuer.clients if c.client_secret},
+            audience=auth.audience,
+        )
+
+    async def token(self, partner_id: str) -> str:
+        async with self._lock:
+            cached = self._tokens.get(partner_id)
+            if cached is not None and cached[1] - _REFRESH_MARGIN_S > time.monotonic():
+                return cached[0]
+            token, lifetime_s = await self._fetch(partner_id)
+            self._tokens[partner_id] = (token, time.monotonic() + lifetime_s)
+            return token
+
+    async def _fetch(self, partner_id: str) -> tuple[str, float]:
+        secret = self._secrets.get(partner_id)
+        if secret is None or self.token_url is None:
+            raise typer.BadParameter(
+                f"no client secret for {partner_id} in auth.issuer.clients: cannot get a token"
+            )
+        # RFC 6749 §2.3.1: id and secret are form-encoded before Basic joins them.
+        async with httpx2.AsyncClient(timeout=10, trust_env=False) as http:
+            response = await http.post(
+                self.token_url,
+                data={"grant_type": "client_credentials", "resource": self._audience},
+                auth=(quote(partner_id, safe=""), quote(secret, safe="")),
+            )
+        if response.status_code != 200:
+            raise typer.BadParameter(
+                f"the token endpoint refused {partner_id}: {response.status_code} {response.text}"
+            )
+        body = response.json()
+        return str(body["access_token"]), float(body.get("expires_in", 60))
+
+
+_ACTIVE: ContextVar[PartnerTokens] = ContextVar(
+    "gateway_cli_tokens", default=PartnerTokens(required=False)
+)
+
+
+def use_tokens(tokens: PartnerTokens) -> None:
+    """The tokens channels opened from now on (in this context) attach to their calls."""
+    _ACTIVE.set(tokens)
+
+
+def active_tokens() -> PartnerTokens:
+    return _ACTIVE.get()
+
+
+def _partner_of(request: object) -> str | None:
+    if not isinstance(request, message.Message):
+        return None
+    fields = request.DESCRIPTOR.fields_by_name
+    if "entry" in fields:
+        partner = str(getattr(request, "entry").partner_id)  # noqa: B009 - typed as Message
+    elif "partner_id" in fields:
+        partner = str(getattr(request, "partner_id"))  # noqa: B009
+    else:
+        return None
+    return partner or None
+
+
+class _Bearer:
+    def __init__(self, tokens: PartnerTokens) -> None:
+        self._tokens = tokens
+
+    async def _details(
+        self, details: grpc.aio.ClientCallDetails, request: object
+    ) -> grpc.aio.ClientCallDetails:
+        partner = _partner_of(request)
+        if partner is None:
+            raise typer.BadParameter(
+                "the gateway requires tokens: say which partner you act as (--partner)"
+            )
+        token = await self._tokens.token(partner)
+        metadata = grpc.aio.Metadata(*(details.metadata or ()))
+        metadata.add("authorization", f"Bearer {token}")
+        return grpc.aio.ClientCallDetails(
+            details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+        )
+
+
+class _UnaryBearer(_Bearer, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(await self._details(details, request), request)
+
+
+class _StreamBearer(_Bearer, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(await self._details(details, request), request)
+
+
+def bearer_interceptors() -> list[grpc.aio.ClientInterceptor]:
+    """Client interceptors adding the acting partner's token; none when auth is off."""
+    tokens = active_tokens()
+    if not tokens.required:
+        return []
+    return [_UnaryBearer(tokens), _StreamBearer(tokens)]
