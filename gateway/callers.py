@@ -1,9 +1,9 @@
 """Who is calling: the one place that names the partner on whose behalf an RPC runs.
 
-Today callers are not authenticated, so the caller is the partner the request names
-(`entry.partner_id` for compositions, `partner_id` elsewhere). Per-caller policies (rate
-limits) ask `caller_of` only, so pointing it at an authenticated identity later changes
-this module and nothing else.
+With `auth.required`, the caller is the authenticated partner (`gateway.auth`), so a partner
+cannot spend another's rate limit by naming it. Without authentication, the caller is the
+partner the request names (`entry.partner_id` for compositions, `partner_id` elsewhere).
+Per-caller policies (rate limits) ask `caller_of` only.
 """
 
 from __future__ import annotations
@@ -12,12 +12,18 @@ from typing import Any
 
 from google.protobuf import message
 
+from gateway.auth import current_caller
+
 __all__ = ["caller_of"]
 
 
 def caller_of(request: Any, context: Any) -> str | None:
-    """The partner id a call is made for, or None when the request names none."""
-    del context  # will carry the authenticated identity
+    """The partner id a call is made for, or None when the request names none. With
+    `auth.required`, the authenticated caller, whatever the request names."""
+    del context
+    authenticated = current_caller()
+    if authenticated is not None:
+        return authenticated.partner_id
     if not isinstance(request, message.Message):
         return None
     fields = request.DESCRIPTOR.fields_by_name

@@ -182,6 +182,12 @@ class IssuerClientSettings(BaseModel):
     scopes: list[str] | None = None
     """The scopes it may be granted; unset: every scope of the gateway."""
 
+    @model_validator(mode="after")
+    def _can_authenticate(self) -> IssuerClientSettings:
+        if not self.client_secret and not self.jwks:
+            raise ValueError(f"issuer client {self.client_id} needs a client_secret or jwks")
+        return self
+
 
 class TokenIssuerSettings(BaseModel):
     """The embedded OAuth 2.0 token issuer (client credentials), served over HTTP by the

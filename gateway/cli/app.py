@@ -17,6 +17,7 @@ from rich.console import Console
 from gateway.cli import commands, orders, workers
 from gateway.cli import feedback as feedback_cli
 from gateway.cli.channels import ClientTls, client_tls
+from gateway.cli.credentials import PartnerTokens, use_tokens
 from gateway.cli.journey import ENTRY_KINDS
 from gateway.settings import load_settings
 from gateway.telemetry import configure_logging
@@ -118,9 +119,11 @@ def compose(
     tls_ca: TlsCaOption = None,
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Ask a running gateway for a solution, as the entry partner would."""
     tls = _tls(tls_ca, tls_cert, tls_key)
+    _use_tokens(config)
     if entry not in ENTRY_KINDS:
         raise typer.BadParameter(f"one of {', '.join(ENTRY_KINDS)}", param_hint="--entry")
     try:
@@ -174,6 +177,11 @@ def _tls(ca: Path | None, cert: Path | None, key: Path | None) -> ClientTls | No
         raise typer.BadParameter(str(exc), param_hint="--tls-cert/--tls-key") from exc
 
 
+def _use_tokens(config: Path | None) -> None:
+    """With `auth.required` in the settings, calls carry the acting partner's access token."""
+    use_tokens(PartnerTokens.from_settings(load_settings(config)))
+
+
 def _run_rpc(coroutine: Coroutine[Any, Any, object], as_json: bool) -> None:
     try:
         asyncio.run(coroutine)
@@ -194,9 +202,11 @@ def book_command(
     tls_ca: TlsCaOption = None,
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Book a solution across every partner in it."""
     tls = _tls(tls_ca, tls_cert, tls_key)
+    _use_tokens(config)
     _run_rpc(orders.book(target, solution_id, partner, request_id, as_json, 60.0, tls=tls), as_json)
 
 
@@ -209,9 +219,11 @@ def order_command(
     tls_ca: TlsCaOption = None,
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Show one order with every partner's reference."""
     tls = _tls(tls_ca, tls_cert, tls_key)
+    _use_tokens(config)
     _run_rpc(orders.get_order(target, order_id, partner, as_json, tls=tls), as_json)
 
 
@@ -223,8 +235,10 @@ def orders_command(
     tls_ca: TlsCaOption = None,
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """List your orders."""
+    _use_tokens(config)
     _run_rpc(
         orders.list_orders(target, partner, as_json, tls=_tls(tls_ca, tls_cert, tls_key)), as_json
     )
@@ -241,9 +255,11 @@ def cancel_command(
     tls_ca: TlsCaOption = None,
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Quote the refunds of cancelling an order (or components); --confirm cancels."""
     tls = _tls(tls_ca, tls_cert, tls_key)
+    _use_tokens(config)
     _run_rpc(
         orders.cancel(target, order_id, partner, component or [], confirm, as_json, tls=tls),
         as_json,
@@ -259,9 +275,11 @@ def watch_command(
     tls_ca: TlsCaOption = None,
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Follow an order's events until it is final."""
     tls = _tls(tls_ca, tls_cert, tls_key)
+    _use_tokens(config)
     _run_rpc(orders.watch(target, order_id, partner, after, tls=tls), False)
 
 
@@ -281,11 +299,13 @@ def feedback_command(
     tls_ca: TlsCaOption = None,
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
+    config: ConfigOption = None,
 ) -> None:
     """Record a customer's 0-10 score on a solution (--solution) or an order (--order)."""
     if (solution is None) == (order is None):
         raise typer.BadParameter("give exactly one of --solution and --order")
     tls = _tls(tls_ca, tls_cert, tls_key)
+    _use_tokens(config)
     _run_rpc(
         feedback_cli.submit(
             target,
@@ -329,6 +349,7 @@ def kpis_command(
         asyncio.run(feedback_cli.kpis_local(settings, partner, recipe, as_json))
         return
     tls = _tls(tls_ca, tls_cert, tls_key)
+    _use_tokens(config)
     _run_rpc(feedback_cli.kpis(target, partner, recipe, as_json, tls=tls), as_json)
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import grpc
 
+from gateway.cli.credentials import bearer_interceptors
+
 __all__ = ["ClientTls", "client_tls", "open_channel"]
 
 
@@ -44,10 +46,12 @@ def client_tls(
 
 
 def open_channel(target: str, tls: ClientTls | None = None) -> grpc.aio.Channel:
-    """An async channel to `target`: TLS when `tls` is given, else plaintext."""
+    """An async channel to `target`: TLS when `tls` is given, else plaintext. When the gateway
+    requires tokens (`gateway.cli.credentials`), every call carries the acting partner's."""
+    interceptors = bearer_interceptors() or None
     if tls is None:
-        return grpc.aio.insecure_channel(target)
-    return grpc.aio.secure_channel(target, tls.credentials())
+        return grpc.aio.insecure_channel(target, interceptors=interceptors)
+    return grpc.aio.secure_channel(target, tls.credentials(), interceptors=interceptors)
 
 
 def _read(path: Path | None) -> bytes | None:

@@ -11,13 +11,13 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
-import grpc
 from google.rpc import error_details_pb2, status_pb2
 from rich.console import Console
 
 from gateway.cli import feedback as feedback_cli
 from gateway.cli import orders
 from gateway.cli.channels import ClientTls, open_channel
+from gateway.cli.credentials import PartnerTokens, active_tokens, use_tokens
 from gateway.cli.journey import (
     DEFAULT_ENTRY_PARTNERS,
     ENTRY_KINDS,
@@ -50,6 +50,8 @@ async def _gateway_with_sandbox(
             console.print(f"  sandbox partner [bold]{pid}[/bold] at {running.base_url}")
         linked = link_to_sandbox(settings, cluster)
         async with running_gateway(linked, address, telemetry=telemetry) as gateway:
+            # In-process client calls (the demo's) use this gateway's issuer when it needs tokens.
+            use_tokens(PartnerTokens.from_settings(linked, gateway.issuer_url))
             yield linked, gateway.port
 
 
@@ -161,7 +163,9 @@ async def _demo(
             request_id=None,
             as_json=as_json,
         )
-        await feedback_cli.kpis(target, None, None, as_json)
+        # With tokens, a partner sees its own KPIs only.
+        kpis_of = first.entry.partner_id if active_tokens().required else None
+        await feedback_cli.kpis(target, kpis_of, None, as_json)
         console.print(
             f"(later, without a gateway: partner-gateway kpis --local --state-dir {state})"
         )
@@ -182,7 +186,7 @@ async def _four_entries(
 ) -> list[solution_pb2.Solution]:
     plan = TripPlan.sample(datetime.now(UTC).date())
     solutions = []
-    async with grpc.aio.insecure_channel(target) as channel:
+    async with open_channel(target) as channel:
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
         for kind in ENTRY_KINDS:
             started = time.perf_counter()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from typing import Any
 from urllib.parse import quote
@@ -24,12 +24,27 @@ import httpx2
 import typer
 from google.protobuf import message
 
-from gateway.settings import GatewaySettings
+from gateway.settings import GatewaySettings, IssuerClientSettings
 
-__all__ = ["PartnerTokens", "active_tokens", "bearer_interceptors", "use_tokens"]
+__all__ = [
+    "PartnerTokens",
+    "active_tokens",
+    "bearer_interceptors",
+    "sandbox_clients",
+    "use_tokens",
+]
 
 # A token this close to expiry is replaced rather than sent.
 _REFRESH_MARGIN_S = 30.0
+
+
+def sandbox_clients(partner_ids: Iterable[str]) -> list[IssuerClientSettings]:
+    """The embedded issuer's clients when the sandbox runs and none are configured (`demo`,
+    `serve --sandbox`): one per partner, with a well-known secret — for loopback demos only."""
+    return [
+        IssuerClientSettings(client_id=pid, client_secret=f"sandbox-client-secret-{pid}")
+        for pid in partner_ids
+    ]
 
 
 class PartnerTokens:
@@ -59,10 +74,11 @@ class PartnerTokens:
         if not auth.required:
             return cls(required=False)
         issuer = issuer_url or auth.issuer.url or f"http://{auth.issuer.address}"
+        clients = auth.issuer.clients or sandbox_clients(p.id for p in settings.partners)
         return cls(
             required=True,
             token_url=auth.token_url or f"{issuer.rstrip('/')}/oauth/token",
-            secrets={c.client_id: c.client_secret for c in auth.issuer.clients if c.client_secret},
+            secrets={c.client_id: c.client_secret for c in clients if c.client_secret},
             audience=auth.audience,
         )
 
@@ -96,9 +112,7 @@ class PartnerTokens:
         return str(body["access_token"]), float(body.get("expires_in", 60))
 
 
-_ACTIVE: ContextVar[PartnerTokens] = ContextVar(
-    "gateway_cli_tokens", default=PartnerTokens(required=False)
-)
+_ACTIVE: ContextVar[PartnerTokens | None] = ContextVar("gateway_cli_tokens", default=None)
 
 
 def use_tokens(tokens: PartnerTokens) -> None:
@@ -107,7 +121,7 @@ def use_tokens(tokens: PartnerTokens) -> None:
 
 
 def active_tokens() -> PartnerTokens:
-    return _ACTIVE.get()
+    return _ACTIVE.get() or PartnerTokens(required=False)
 
 
 def _partner_of(request: object) -> str | None:
@@ -143,18 +157,19 @@ class _Bearer:
         )
 
 
-class _UnaryBearer(_Bearer, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+class _UnaryBearer(_Bearer, grpc.aio.UnaryUnaryClientInterceptor):  # type: ignore[type-arg]
     async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(await self._details(details, request), request)
 
 
-class _StreamBearer(_Bearer, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[misc]
+class _StreamBearer(_Bearer, grpc.aio.UnaryStreamClientInterceptor):  # type: ignore[type-arg]
     async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
         return await continuation(await self._details(details, request), request)
 
 
-def bearer_interceptors() -> list[grpc.aio.ClientInterceptor]:
-    """Client interceptors adding the acting partner's token; none when auth is off."""
+def bearer_interceptors() -> list[Any]:
+    """Client interceptors adding the acting partner's token; none when auth is off. (Any:
+    grpc-stubs types `interceptors` as a partial stub that nothing satisfies.)"""
     tokens = active_tokens()
     if not tokens.required:
         return []

@@ -5,6 +5,7 @@ Only the command line imports the sandbox: the gateway core never knows partners
 
 from __future__ import annotations
 
+from gateway.cli.credentials import sandbox_clients
 from gateway.settings import GatewaySettings, PartnerSettings
 from sandbox import SandboxCluster
 
@@ -28,4 +29,12 @@ def link_to_sandbox(settings: GatewaySettings, cluster: SandboxCluster) -> Gatew
         for pid, running in cluster.partners.items()
     }
     others = [p for p in settings.partners if p.id not in linked]
-    return settings.model_copy(update={"partners": [*linked.values(), *others]})
+    update: dict[str, object] = {"partners": [*linked.values(), *others]}
+    issuer = settings.auth.issuer
+    if issuer.enabled and not issuer.clients:  # the sandbox partners become its clients
+        clients = sandbox_clients(linked)
+        auth = settings.auth.model_copy(
+            update={"issuer": issuer.model_copy(update={"clients": clients})}
+        )
+        update["auth"] = auth
+    return settings.model_copy(update=update)

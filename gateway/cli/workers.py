@@ -36,7 +36,7 @@ from gateway.runtime import running_gateway, wait_for_termination
 from gateway.settings import GatewaySettings
 from sandbox import DEFAULT_PARTNERS, start_sandbox
 
-__all__ = ["fixed_port", "serve_worker", "serve_workers"]
+__all__ = ["fixed_port", "serve_worker", "serve_workers", "share_issuer_key"]
 
 # Beyond the drain grace: how long the parent waits for workers before it kills them.
 _KILL_MARGIN_S = 10.0
@@ -70,6 +70,13 @@ async def serve_workers(
                 console.print(f"  sandbox partner [bold]{pid}[/bold] at {running.base_url}")
             settings = link_to_sandbox(settings, cluster)
         state = stack.enter_context(tempfile.TemporaryDirectory(prefix="psg-workers-"))
+        if settings.auth.issuer.enabled:
+            try:
+                fixed_port(settings.auth.issuer.address)
+            except ValueError as exc:
+                console.print(f"[red]auth.issuer.address: {exc}[/red]")
+                return 2
+            settings = share_issuer_key(settings, Path(state))
         settings_file = _write_settings(settings, Path(state))
         return await _supervise(settings, settings_file, workers, address, console)
 
@@ -94,6 +101,17 @@ async def serve_worker(
     finally:
         telemetry.shutdown()
     console.print(f"worker {index} (pid {os.getpid()}) stopped")
+
+
+def share_issuer_key(settings: GatewaySettings, directory: Path) -> GatewaySettings:
+    """Every worker serves the embedded token issuer on the shared port, so all must sign with
+    one key: without a configured key file, one in the workers' private directory."""
+    issuer = settings.auth.issuer
+    if not issuer.enabled or issuer.signing_key_file is not None:
+        return settings
+    shared = issuer.model_copy(update={"signing_key_file": directory / "issuer-signing-key.json"})
+    auth = settings.auth.model_copy(update={"issuer": shared})
+    return settings.model_copy(update={"auth": auth})
 
 
 def _write_settings(settings: GatewaySettings, directory: Path) -> Path:

@@ -24,7 +24,8 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 def part(token: str, index: int) -> dict[str, Any]:
     segment = token.split(".")[index]
-    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    padded = segment + "=" * (-len(segment) % 4)
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(padded))
     return decoded
 
 

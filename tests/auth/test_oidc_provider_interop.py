@@ -64,7 +64,8 @@ async def oidc_provider(executable: str) -> AsyncIterator[str]:
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        assert process.stdout is not None and process.stderr is not None
+        assert process.stdout is not None
+        assert process.stderr is not None
         async with asyncio.timeout(30):
             line = await process.stdout.readline()
         if not line:

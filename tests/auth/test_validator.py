@@ -171,7 +171,8 @@ async def test_a_key_set_url_in_the_header_is_never_fetched() -> None:
     attacker = ECKey.generate_key("P-256", private=True, auto_kid=True)
     token = sign(attacker, claims(), jku="https://evil.test/jwks", x5u="https://evil.test/x5u")
     await refused(validator_for(fake).validate(token), "TOKEN_INVALID")
-    assert fake.requests and all(url.startswith(fake.issuer) for url in fake.requests)
+    assert fake.requests
+    assert all(url.startswith(fake.issuer) for url in fake.requests)
 
 
 async def test_header_extensions_and_encrypted_tokens_are_refused() -> None:
