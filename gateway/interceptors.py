@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
@@ -14,6 +14,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from gateway.errors import ERROR_DOMAIN, GatewayError, InvalidRequestError
+from gateway.rpc_handlers import Ctx, around_each_call
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,18 @@ def _translate(exc: Exception) -> status_pb2.Status | None:
     return _internal(exc)
 
 
+@asynccontextmanager
+async def _translating(request: Any, context: Ctx) -> AsyncIterator[None]:
+    try:
+        yield
+    except Exception as exc:  # CancelledError is a BaseException: it passes untouched
+        status = _translate(exc)
+        if status is None:
+            raise
+        await _abort(context, status)
+        raise  # unreachable: abort raises
+
+
 class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
     """Wraps every unary and server-streaming handler with error translation."""
 
@@ -105,51 +118,7 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[Any]],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Any:
-        # grpc-stubs types these handlers as synchronous; under grpc.aio they are coroutines
-        # and async generators, hence Any.
         handler = await continuation(handler_call_details)
         if handler is None:
             return handler
-        if handler.unary_unary is not None:
-            inner_unary: Any = handler.unary_unary
-
-            async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-                try:
-                    return await inner_unary(request, context)
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    status = _translate(exc)
-                    if status is None:
-                        raise
-                    await _abort(context, status)
-                    raise  # unreachable: abort raises
-
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
-
-            async def stream(
-                request: Any, context: grpc.aio.ServicerContext[Any, Any]
-            ) -> AsyncIterator[Any]:
-                try:
-                    async for response in inner_stream(request, context):
-                        yield response
-                except asyncio.CancelledError:
-                    raise
-                except Exception as exc:
-                    status = _translate(exc)
-                    if status is None:
-                        raise
-                    await _abort(context, status)
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        return around_each_call(handler, _translating)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +20,7 @@ import grpc
 
 from gateway.callers import caller_of
 from gateway.errors import RateLimitedError
+from gateway.rpc_handlers import Ctx, around_each_call
 
 __all__ = ["LIMITED_METHOD_PREFIX", "RateLimitInterceptor", "RateLimiter", "TokenBucket"]
 
@@ -106,31 +108,10 @@ class RateLimitInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg
         if handler is None or not method.startswith(LIMITED_METHOD_PREFIX):
             return handler
         limiter, caller = self._limiter, self._caller
-        if handler.unary_unary is not None:
-            inner_unary: Any = handler.unary_unary
 
-            async def unary(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-                limiter.admit(caller(request, context))
-                return await inner_unary(request, context)
+        @asynccontextmanager
+        async def admitted(request: Any, context: Ctx) -> AsyncIterator[None]:
+            limiter.admit(caller(request, context))
+            yield
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
-
-            async def stream(
-                request: Any, context: grpc.aio.ServicerContext[Any, Any]
-            ) -> AsyncIterator[Any]:
-                limiter.admit(caller(request, context))
-                async for response in inner_stream(request, context):
-                    yield response
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        return handler
+        return around_each_call(handler, admitted)

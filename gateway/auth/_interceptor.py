@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Collection
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
@@ -28,12 +29,11 @@ from gateway.errors import (
     TokenMissingError,
 )
 from gateway.interceptors import status_for
+from gateway.rpc_handlers import Ctx, around_each_call
 
 __all__ = ["AuthInterceptor"]
 
 log = logging.getLogger(__name__)
-
-Ctx = grpc.aio.ServicerContext[Any, Any]
 
 
 def bearer_token(metadata: Any) -> str:
@@ -95,37 +95,17 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         method = handler_call_details.method
         if handler is None or is_exempt(method):
             return handler
+        if handler.unary_unary is None and handler.unary_stream is None:
+            # No such RPC of ours takes a request stream; refuse rather than let one through.
+            return _refusing(handler)
         admit = self._admit
-        # grpc-stubs types these handlers as synchronous; under grpc.aio they are coroutines
-        # and async generators, hence Any.
-        if handler.unary_unary is not None:
-            inner_unary: Any = handler.unary_unary
 
-            async def unary(request: Any, context: Ctx) -> Any:
-                if await admit(method, context):
-                    return await inner_unary(request, context)
-                return None
+        @asynccontextmanager
+        async def authenticated(request: Any, context: Ctx) -> AsyncIterator[None]:
+            await admit(method, context)  # ends the call (abort raises) when refused
+            yield
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
-
-            async def stream(request: Any, context: Ctx) -> AsyncIterator[Any]:
-                if await admit(method, context):
-                    async for response in inner_stream(request, context):
-                        yield response
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream,
-                request_deserializer=handler.request_deserializer,
-                response_serializer=handler.response_serializer,
-            )
-        # No such RPC of ours takes a request stream; refuse rather than let one through.
-        return _refusing(handler)
+        return around_each_call(handler, authenticated)
 
 
 def _refusing(handler: Any) -> Any:

@@ -25,7 +25,7 @@ from gateway.errors import (
     NotFoundError,
     RequestIdReusedError,
 )
-from gateway.money import to_money
+from gateway.money import from_money, to_money
 from gateway.storage import (
     FINAL_STATES,
     ComponentRecord,
@@ -265,8 +265,8 @@ def _new_order(
                 partner_id=c.offer.partner_id,
                 offer_id=c.offer.offer_id,
                 currency_code=price.total.currency_code,
-                base=str(_decimal(price.base)),
-                tax=str(_decimal(price.tax)),
+                base=str(from_money(price.base).normalize()),
+                tax=str(from_money(price.tax).normalize()),
                 state=ComponentState.PENDING
                 if not accepted or c.kind in accepted
                 else ComponentState.SKIPPED,
@@ -287,12 +287,6 @@ def _new_order(
         created_at=now,
         updated_at=now,
     )
-
-
-def _decimal(money: object) -> Decimal:
-    from gateway.money import from_money
-
-    return from_money(money).normalize()  # type: ignore[arg-type]
 
 
 def _hash(request: order_service_pb2.BookSolutionRequest) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
 
+from gateway.rpc_handlers import around_each_call
 from gateway.telemetry.metrics import GatewayMetrics
 
 
@@ -42,37 +44,16 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         if handler is None or method.startswith("/grpc."):
             return handler  # health and reflection are not the service's traffic
         record = self._record
-        if handler.unary_unary is not None:
-            inner_unary: Any = handler.unary_unary
 
-            async def unary(request: Any, context: Any) -> Any:
-                started, error = time.perf_counter(), None
-                try:
-                    return await inner_unary(request, context)
-                except BaseException as exc:
-                    error = exc
-                    raise
-                finally:
-                    record(method, started, _status(context, error))
+        @asynccontextmanager
+        async def measured(request: Any, context: Any) -> AsyncIterator[None]:
+            started, error = time.perf_counter(), None
+            try:
+                yield
+            except BaseException as exc:
+                error = exc
+                raise
+            finally:
+                record(method, started, _status(context, error))
 
-            return grpc.unary_unary_rpc_method_handler(
-                unary, handler.request_deserializer, handler.response_serializer
-            )
-        if handler.unary_stream is not None:
-            inner_stream: Any = handler.unary_stream
-
-            async def stream(request: Any, context: Any) -> AsyncIterator[Any]:
-                started, error = time.perf_counter(), None
-                try:
-                    async for response in inner_stream(request, context):
-                        yield response
-                except BaseException as exc:
-                    error = exc
-                    raise
-                finally:
-                    record(method, started, _status(context, error))
-
-            return grpc.unary_stream_rpc_method_handler(
-                stream, handler.request_deserializer, handler.response_serializer
-            )
-        return handler
+        return around_each_call(handler, measured)
