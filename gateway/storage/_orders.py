@@ -67,6 +67,10 @@ class ComponentRecord:
     hold_id: str | None = None
     reference: str | None = None  # PNR, policy number, booking number…
     detail: str = ""  # why the component is in a failed/attention state
+    disclosure: str | None = None
+    """The personal data the hold will send this partner (JSON, already minimised to its
+    kind's allow-list). Kept only until the hold is answered, so a resumed saga can send it;
+    erased (None) afterwards."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,7 @@ class OrderRecord:
     created_at: datetime
     updated_at: datetime
     version: int = 1
+    consent_id: str = ""  # the consent its personal data is sent under
 
     def component(self, kind: str) -> ComponentRecord:
         return next(c for c in self.components if c.kind == kind)

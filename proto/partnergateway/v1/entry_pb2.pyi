@@ -246,6 +246,8 @@ class Traveller(_message.Message):
     HOME_AIRPORT_FIELD_NUMBER: _builtins.int
     DRIVER_FIELD_NUMBER: _builtins.int
     PHONE_NUMBER_FIELD_NUMBER: _builtins.int
+    PASSPORT_NUMBER_FIELD_NUMBER: _builtins.int
+    DRIVING_LICENCE_NUMBER_FIELD_NUMBER: _builtins.int
     given_name: _builtins.str
     """Given name(s)."""
     family_name: _builtins.str
@@ -257,7 +259,13 @@ class Traveller(_message.Message):
     driver: _builtins.bool
     """True when this traveller holds a licence and may drive a rental car."""
     phone_number: _builtins.str
-    """E.164 mobile number."""
+    """E.164 mobile number; the telecom operator receives it as the subscriber number of the
+    line its roaming pack is for.
+    """
+    passport_number: _builtins.str
+    """Passport number, for the airline's advance passenger information. Only airlines receive it."""
+    driving_licence_number: _builtins.str
+    """Driving licence number. Only the car-rental firm receives it, and only for drivers."""
     @_builtins.property
     def birth_date(self) -> _date_pb2.Date:
         """Birth date; ages are computed on the departure day."""
@@ -272,10 +280,12 @@ class Traveller(_message.Message):
         home_airport: _builtins.str = ...,
         driver: _builtins.bool = ...,
         phone_number: _builtins.str = ...,
+        passport_number: _builtins.str = ...,
+        driving_licence_number: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["birth_date", b"birth_date"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["birth_date", b"birth_date", "driver", b"driver", "family_name", b"family_name", "given_name", b"given_name", "home_airport", b"home_airport", "phone_number", b"phone_number", "residence_region_code", b"residence_region_code"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["birth_date", b"birth_date", "driver", b"driver", "driving_licence_number", b"driving_licence_number", "family_name", b"family_name", "given_name", b"given_name", "home_airport", b"home_airport", "passport_number", b"passport_number", "phone_number", b"phone_number", "residence_region_code", b"residence_region_code"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -27,23 +27,23 @@ from google.type import money_pb2 as google_dot_type_dot_money__pb2
 from partnergateway.v1 import solution_pb2 as partnergateway_dot_v1_dot_solution__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpartnergateway/v1/order.proto\x12\x11partnergateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a partnergateway/v1/solution.proto\"\xc5\x02\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0bsolution_id\x18\x02 \x01(\t\x12\x12\n\npartner_id\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.partnergateway.v1.OrderState\x12\x16\n\x0e\x61\x63\x63\x65pt_partial\x18\x05 \x01(\x08\x12\x35\n\ncomponents\x18\x06 \x03(\x0b\x32!.partnergateway.v1.OrderComponent\x12\"\n\x06totals\x18\x07 \x03(\x0b\x32\x12.google.type.Money\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xc7\x01\n\x0eOrderComponent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\npartner_id\x18\x02 \x01(\t\x12\x10\n\x08offer_id\x18\x03 \x01(\t\x12\x35\n\x05state\x18\x04 \x01(\x0e\x32&.partnergateway.v1.OrderComponentState\x12\x11\n\treference\x18\x05 \x01(\t\x12\'\n\x05price\x18\x06 \x01(\x0b\x32\x18.partnergateway.v1.Price\x12\x0e\n\x06\x64\x65tail\x18\x07 \x01(\t\"\xca\x01\n\nOrderEvent\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x0c\n\x04type\x18\x03 \x01(\t\x12.\n\nevent_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x63omponent_kind\x18\x05 \x01(\t\x12\x32\n\x0border_state\x18\x06 \x01(\x0e\x32\x1d.partnergateway.v1.OrderState\x12\x0e\n\x06\x64\x65tail\x18\x07 \x01(\t\"C\n\x0f\x43omponentRefund\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\"\n\x06refund\x18\x02 \x01(\x0b\x32\x12.google.type.Money*\xe2\x02\n\nOrderState\x12\x1b\n\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATE_PENDING\x10\x01\x12\x17\n\x13ORDER_STATE_HOLDING\x10\x02\x12\x1a\n\x16ORDER_STATE_CONFIRMING\x10\x03\x12\x1c\n\x18ORDER_STATE_COMPENSATING\x10\x04\x12\x1a\n\x16ORDER_STATE_CANCELLING\x10\x05\x12\x19\n\x15ORDER_STATE_CONFIRMED\x10\x06\x12#\n\x1fORDER_STATE_PARTIALLY_CONFIRMED\x10\x07\x12\x1b\n\x17ORDER_STATE_COMPENSATED\x10\x08\x12\x16\n\x12ORDER_STATE_FAILED\x10\t\x12\x19\n\x15ORDER_STATE_CANCELLED\x10\n\x12\x1f\n\x1bORDER_STATE_NEEDS_ATTENTION\x10\x0b*\x8c\x03\n\x13OrderComponentState\x12%\n!ORDER_COMPONENT_STATE_UNSPECIFIED\x10\x00\x12!\n\x1dORDER_COMPONENT_STATE_PENDING\x10\x01\x12\x1e\n\x1aORDER_COMPONENT_STATE_HELD\x10\x02\x12#\n\x1fORDER_COMPONENT_STATE_CONFIRMED\x10\x03\x12%\n!ORDER_COMPONENT_STATE_HOLD_FAILED\x10\x04\x12(\n$ORDER_COMPONENT_STATE_CONFIRM_FAILED\x10\x05\x12\"\n\x1eORDER_COMPONENT_STATE_RELEASED\x10\x06\x12#\n\x1fORDER_COMPONENT_STATE_CANCELLED\x10\x07\x12)\n%ORDER_COMPONENT_STATE_NEEDS_ATTENTION\x10\x08\x12!\n\x1dORDER_COMPONENT_STATE_SKIPPED\x10\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1dpartnergateway/v1/order.proto\x12\x11partnergateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/type/money.proto\x1a partnergateway/v1/solution.proto\"\xd9\x02\n\x05Order\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x13\n\x0bsolution_id\x18\x02 \x01(\t\x12\x12\n\npartner_id\x18\x03 \x01(\t\x12,\n\x05state\x18\x04 \x01(\x0e\x32\x1d.partnergateway.v1.OrderState\x12\x16\n\x0e\x61\x63\x63\x65pt_partial\x18\x05 \x01(\x08\x12\x35\n\ncomponents\x18\x06 \x03(\x0b\x32!.partnergateway.v1.OrderComponent\x12\"\n\x06totals\x18\x07 \x03(\x0b\x32\x12.google.type.Money\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nconsent_id\x18\n \x01(\t\"\xc7\x01\n\x0eOrderComponent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x12\n\npartner_id\x18\x02 \x01(\t\x12\x10\n\x08offer_id\x18\x03 \x01(\t\x12\x35\n\x05state\x18\x04 \x01(\x0e\x32&.partnergateway.v1.OrderComponentState\x12\x11\n\treference\x18\x05 \x01(\t\x12\'\n\x05price\x18\x06 \x01(\x0b\x32\x18.partnergateway.v1.Price\x12\x0e\n\x06\x64\x65tail\x18\x07 \x01(\t\"\xca\x01\n\nOrderEvent\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x10\n\x08sequence\x18\x02 \x01(\x03\x12\x0c\n\x04type\x18\x03 \x01(\t\x12.\n\nevent_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0e\x63omponent_kind\x18\x05 \x01(\t\x12\x32\n\x0border_state\x18\x06 \x01(\x0e\x32\x1d.partnergateway.v1.OrderState\x12\x0e\n\x06\x64\x65tail\x18\x07 \x01(\t\"C\n\x0f\x43omponentRefund\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\"\n\x06refund\x18\x02 \x01(\x0b\x32\x12.google.type.Money*\xe2\x02\n\nOrderState\x12\x1b\n\x17ORDER_STATE_UNSPECIFIED\x10\x00\x12\x17\n\x13ORDER_STATE_PENDING\x10\x01\x12\x17\n\x13ORDER_STATE_HOLDING\x10\x02\x12\x1a\n\x16ORDER_STATE_CONFIRMING\x10\x03\x12\x1c\n\x18ORDER_STATE_COMPENSATING\x10\x04\x12\x1a\n\x16ORDER_STATE_CANCELLING\x10\x05\x12\x19\n\x15ORDER_STATE_CONFIRMED\x10\x06\x12#\n\x1fORDER_STATE_PARTIALLY_CONFIRMED\x10\x07\x12\x1b\n\x17ORDER_STATE_COMPENSATED\x10\x08\x12\x16\n\x12ORDER_STATE_FAILED\x10\t\x12\x19\n\x15ORDER_STATE_CANCELLED\x10\n\x12\x1f\n\x1bORDER_STATE_NEEDS_ATTENTION\x10\x0b*\x8c\x03\n\x13OrderComponentState\x12%\n!ORDER_COMPONENT_STATE_UNSPECIFIED\x10\x00\x12!\n\x1dORDER_COMPONENT_STATE_PENDING\x10\x01\x12\x1e\n\x1aORDER_COMPONENT_STATE_HELD\x10\x02\x12#\n\x1fORDER_COMPONENT_STATE_CONFIRMED\x10\x03\x12%\n!ORDER_COMPONENT_STATE_HOLD_FAILED\x10\x04\x12(\n$ORDER_COMPONENT_STATE_CONFIRM_FAILED\x10\x05\x12\"\n\x1eORDER_COMPONENT_STATE_RELEASED\x10\x06\x12#\n\x1fORDER_COMPONENT_STATE_CANCELLED\x10\x07\x12)\n%ORDER_COMPONENT_STATE_NEEDS_ATTENTION\x10\x08\x12!\n\x1dORDER_COMPONENT_STATE_SKIPPED\x10\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'partnergateway.v1.order_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ORDERSTATE']._serialized_start=949
-  _globals['_ORDERSTATE']._serialized_end=1303
-  _globals['_ORDERCOMPONENTSTATE']._serialized_start=1306
-  _globals['_ORDERCOMPONENTSTATE']._serialized_end=1702
+  _globals['_ORDERSTATE']._serialized_start=969
+  _globals['_ORDERSTATE']._serialized_end=1323
+  _globals['_ORDERCOMPONENTSTATE']._serialized_start=1326
+  _globals['_ORDERCOMPONENTSTATE']._serialized_end=1722
   _globals['_ORDER']._serialized_start=145
-  _globals['_ORDER']._serialized_end=470
-  _globals['_ORDERCOMPONENT']._serialized_start=473
-  _globals['_ORDERCOMPONENT']._serialized_end=672
-  _globals['_ORDEREVENT']._serialized_start=675
-  _globals['_ORDEREVENT']._serialized_end=877
-  _globals['_COMPONENTREFUND']._serialized_start=879
-  _globals['_COMPONENTREFUND']._serialized_end=946
+  _globals['_ORDER']._serialized_end=490
+  _globals['_ORDERCOMPONENT']._serialized_start=493
+  _globals['_ORDERCOMPONENT']._serialized_end=692
+  _globals['_ORDEREVENT']._serialized_start=695
+  _globals['_ORDEREVENT']._serialized_end=897
+  _globals['_COMPONENTREFUND']._serialized_start=899
+  _globals['_COMPONENTREFUND']._serialized_end=966
 # @@protoc_insertion_point(module_scope)

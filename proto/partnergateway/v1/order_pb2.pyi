@@ -151,16 +151,21 @@ class Order(_message.Message):
     TOTALS_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    CONSENT_ID_FIELD_NUMBER: _builtins.int
     order_id: _builtins.str
     """Opaque identifier."""
     solution_id: _builtins.str
     """The solution that was booked."""
     partner_id: _builtins.str
-    """The entry partner that booked it; only it may read, list, watch or cancel the order."""
+    """The entry partner that booked it; only it may list or cancel the order. A partner
+    taking part in it may read and watch it, and sees only its own component.
+    """
     state: Global___OrderState.ValueType
     """Where the booking saga is."""
     accept_partial: _builtins.bool
     """True when the customer accepted that only some components may be booked."""
+    consent_id: _builtins.str
+    """The consent the order's data is sent under."""
     @_builtins.property
     def components(self) -> _containers.RepeatedCompositeFieldContainer[Global___OrderComponent]:
         """One per booked component, in recipe order."""
@@ -189,10 +194,11 @@ class Order(_message.Message):
         totals: _abc.Iterable[_money_pb2.Money] | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        consent_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_partial", b"accept_partial", "components", b"components", "create_time", b"create_time", "order_id", b"order_id", "partner_id", b"partner_id", "solution_id", b"solution_id", "state", b"state", "totals", b"totals", "update_time", b"update_time"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_partial", b"accept_partial", "components", b"components", "consent_id", b"consent_id", "create_time", b"create_time", "order_id", b"order_id", "partner_id", b"partner_id", "solution_id", b"solution_id", "state", b"state", "totals", b"totals", "update_time", b"update_time"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,36 +22,37 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from partnergateway.v1 import entry_pb2 as partnergateway_dot_v1_dot_entry__pb2
 from partnergateway.v1 import order_pb2 as partnergateway_dot_v1_dot_order__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%partnergateway/v1/order_service.proto\x12\x11partnergateway.v1\x1a\x1dpartnergateway/v1/order.proto\"\x87\x01\n\x13\x42ookSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bsolution_id\x18\x02 \x01(\t\x12\x1b\n\x13\x61\x63\x63\x65pted_components\x18\x03 \x03(\t\x12\x16\n\x0e\x61\x63\x63\x65pt_partial\x18\x04 \x01(\x08\x12\x12\n\npartner_id\x18\x05 \x01(\t\"?\n\x14\x42ookSolutionResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.partnergateway.v1.Order\"7\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\npartner_id\x18\x02 \x01(\t\";\n\x10GetOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.partnergateway.v1.Order\"N\n\x11ListOrdersRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"W\n\x12ListOrdersResponse\x12(\n\x06orders\x18\x01 \x03(\x0b\x32\x18.partnergateway.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"x\n\x12\x43\x61ncelOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63omponent_kinds\x18\x03 \x03(\t\x12\x0f\n\x07\x63onfirm\x18\x04 \x01(\x08\x12\x12\n\npartner_id\x18\x05 \x01(\t\"s\n\x13\x43\x61ncelOrderResponse\x12\x33\n\x07refunds\x18\x01 \x03(\x0b\x32\".partnergateway.v1.ComponentRefund\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.partnergateway.v1.Order\"Q\n\x11WatchOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x12\n\npartner_id\x18\x03 \x01(\t\"B\n\x12WatchOrderResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.partnergateway.v1.OrderEvent2\xda\x03\n\x0cOrderService\x12_\n\x0c\x42ookSolution\x12&.partnergateway.v1.BookSolutionRequest\x1a\'.partnergateway.v1.BookSolutionResponse\x12S\n\x08GetOrder\x12\".partnergateway.v1.GetOrderRequest\x1a#.partnergateway.v1.GetOrderResponse\x12Y\n\nListOrders\x12$.partnergateway.v1.ListOrdersRequest\x1a%.partnergateway.v1.ListOrdersResponse\x12\\\n\x0b\x43\x61ncelOrder\x12%.partnergateway.v1.CancelOrderRequest\x1a&.partnergateway.v1.CancelOrderResponse\x12[\n\nWatchOrder\x12$.partnergateway.v1.WatchOrderRequest\x1a%.partnergateway.v1.WatchOrderResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%partnergateway/v1/order_service.proto\x12\x11partnergateway.v1\x1a\x1dpartnergateway/v1/entry.proto\x1a\x1dpartnergateway/v1/order.proto\"\xb9\x01\n\x13\x42ookSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bsolution_id\x18\x02 \x01(\t\x12\x1b\n\x13\x61\x63\x63\x65pted_components\x18\x03 \x03(\t\x12\x16\n\x0e\x61\x63\x63\x65pt_partial\x18\x04 \x01(\x08\x12\x12\n\npartner_id\x18\x05 \x01(\t\x12\x30\n\ntravellers\x18\x06 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\"?\n\x14\x42ookSolutionResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.partnergateway.v1.Order\"7\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\npartner_id\x18\x02 \x01(\t\";\n\x10GetOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.partnergateway.v1.Order\"N\n\x11ListOrdersRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"W\n\x12ListOrdersResponse\x12(\n\x06orders\x18\x01 \x03(\x0b\x32\x18.partnergateway.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"x\n\x12\x43\x61ncelOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63omponent_kinds\x18\x03 \x03(\t\x12\x0f\n\x07\x63onfirm\x18\x04 \x01(\x08\x12\x12\n\npartner_id\x18\x05 \x01(\t\"s\n\x13\x43\x61ncelOrderResponse\x12\x33\n\x07refunds\x18\x01 \x03(\x0b\x32\".partnergateway.v1.ComponentRefund\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.partnergateway.v1.Order\"Q\n\x11WatchOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x12\n\npartner_id\x18\x03 \x01(\t\"B\n\x12WatchOrderResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.partnergateway.v1.OrderEvent2\xda\x03\n\x0cOrderService\x12_\n\x0c\x42ookSolution\x12&.partnergateway.v1.BookSolutionRequest\x1a\'.partnergateway.v1.BookSolutionResponse\x12S\n\x08GetOrder\x12\".partnergateway.v1.GetOrderRequest\x1a#.partnergateway.v1.GetOrderResponse\x12Y\n\nListOrders\x12$.partnergateway.v1.ListOrdersRequest\x1a%.partnergateway.v1.ListOrdersResponse\x12\\\n\x0b\x43\x61ncelOrder\x12%.partnergateway.v1.CancelOrderRequest\x1a&.partnergateway.v1.CancelOrderResponse\x12[\n\nWatchOrder\x12$.partnergateway.v1.WatchOrderRequest\x1a%.partnergateway.v1.WatchOrderResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'partnergateway.v1.order_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BOOKSOLUTIONREQUEST']._serialized_start=92
-  _globals['_BOOKSOLUTIONREQUEST']._serialized_end=227
-  _globals['_BOOKSOLUTIONRESPONSE']._serialized_start=229
-  _globals['_BOOKSOLUTIONRESPONSE']._serialized_end=292
-  _globals['_GETORDERREQUEST']._serialized_start=294
-  _globals['_GETORDERREQUEST']._serialized_end=349
-  _globals['_GETORDERRESPONSE']._serialized_start=351
-  _globals['_GETORDERRESPONSE']._serialized_end=410
-  _globals['_LISTORDERSREQUEST']._serialized_start=412
-  _globals['_LISTORDERSREQUEST']._serialized_end=490
-  _globals['_LISTORDERSRESPONSE']._serialized_start=492
-  _globals['_LISTORDERSRESPONSE']._serialized_end=579
-  _globals['_CANCELORDERREQUEST']._serialized_start=581
-  _globals['_CANCELORDERREQUEST']._serialized_end=701
-  _globals['_CANCELORDERRESPONSE']._serialized_start=703
-  _globals['_CANCELORDERRESPONSE']._serialized_end=818
-  _globals['_WATCHORDERREQUEST']._serialized_start=820
-  _globals['_WATCHORDERREQUEST']._serialized_end=901
-  _globals['_WATCHORDERRESPONSE']._serialized_start=903
-  _globals['_WATCHORDERRESPONSE']._serialized_end=969
-  _globals['_ORDERSERVICE']._serialized_start=972
-  _globals['_ORDERSERVICE']._serialized_end=1446
+  _globals['_BOOKSOLUTIONREQUEST']._serialized_start=123
+  _globals['_BOOKSOLUTIONREQUEST']._serialized_end=308
+  _globals['_BOOKSOLUTIONRESPONSE']._serialized_start=310
+  _globals['_BOOKSOLUTIONRESPONSE']._serialized_end=373
+  _globals['_GETORDERREQUEST']._serialized_start=375
+  _globals['_GETORDERREQUEST']._serialized_end=430
+  _globals['_GETORDERRESPONSE']._serialized_start=432
+  _globals['_GETORDERRESPONSE']._serialized_end=491
+  _globals['_LISTORDERSREQUEST']._serialized_start=493
+  _globals['_LISTORDERSREQUEST']._serialized_end=571
+  _globals['_LISTORDERSRESPONSE']._serialized_start=573
+  _globals['_LISTORDERSRESPONSE']._serialized_end=660
+  _globals['_CANCELORDERREQUEST']._serialized_start=662
+  _globals['_CANCELORDERREQUEST']._serialized_end=782
+  _globals['_CANCELORDERRESPONSE']._serialized_start=784
+  _globals['_CANCELORDERRESPONSE']._serialized_end=899
+  _globals['_WATCHORDERREQUEST']._serialized_start=901
+  _globals['_WATCHORDERREQUEST']._serialized_end=982
+  _globals['_WATCHORDERRESPONSE']._serialized_start=984
+  _globals['_WATCHORDERRESPONSE']._serialized_end=1050
+  _globals['_ORDERSERVICE']._serialized_start=1053
+  _globals['_ORDERSERVICE']._serialized_end=1527
 # @@protoc_insertion_point(module_scope)

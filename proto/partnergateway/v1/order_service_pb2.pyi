@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from partnergateway.v1 import entry_pb2 as _entry_pb2
 from partnergateway.v1 import order_pb2 as _order_pb2
 import builtins as _builtins
 import sys
@@ -30,6 +31,7 @@ class BookSolutionRequest(_message.Message):
     ACCEPTED_COMPONENTS_FIELD_NUMBER: _builtins.int
     ACCEPT_PARTIAL_FIELD_NUMBER: _builtins.int
     PARTNER_ID_FIELD_NUMBER: _builtins.int
+    TRAVELLERS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (AIP-155): a replay returns the first order and books nothing new; the
     same id with other content is INVALID_ARGUMENT (REQUEST_ID_REUSED). Required.
@@ -44,6 +46,15 @@ class BookSolutionRequest(_message.Message):
     def accepted_components(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """The component kinds the customer accepted; empty means every OK component."""
 
+    @_builtins.property
+    def travellers(self) -> _containers.RepeatedCompositeFieldContainer[_entry_pb2.Traveller]:
+        """The travellers' personal details the bookings need, in the order and number of the
+        composition's travellers. Each partner receives only the fields its kind needs (airline:
+        names, birth date, passport; insurer: names, birth date, residence; car rental: the
+        drivers' names, age and licence; telecom: subscriber numbers), and only if the
+        solution's consent covers it.
+        """
+
     def __init__(
         self,
         *,
@@ -52,10 +63,11 @@ class BookSolutionRequest(_message.Message):
         accepted_components: _abc.Iterable[_builtins.str] | None = ...,
         accept_partial: _builtins.bool = ...,
         partner_id: _builtins.str = ...,
+        travellers: _abc.Iterable[_entry_pb2.Traveller] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_partial", b"accept_partial", "accepted_components", b"accepted_components", "partner_id", b"partner_id", "request_id", b"request_id", "solution_id", b"solution_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accept_partial", b"accept_partial", "accepted_components", b"accepted_components", "partner_id", b"partner_id", "request_id", b"request_id", "solution_id", b"solution_id", "travellers", b"travellers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

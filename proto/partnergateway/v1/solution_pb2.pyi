@@ -69,6 +69,7 @@ class Solution(_message.Message):
     TOTALS_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
+    CONSENT_ID_FIELD_NUMBER: _builtins.int
     solution_id: _builtins.str
     """Opaque identifier, unique per composition."""
     fingerprint: _builtins.str
@@ -77,6 +78,10 @@ class Solution(_message.Message):
     """
     recipe: _builtins.str
     """The recipe that composed it, as "name@version", for example "travel_abroad@1"."""
+    consent_id: _builtins.str
+    """The consent the solution was composed under (see ConsentService); booking it sends data
+    only while that consent holds.
+    """
     @_builtins.property
     def entry(self) -> Global___EntrySummary:
         """Where the customer entered."""
@@ -113,10 +118,11 @@ class Solution(_message.Message):
         totals: _abc.Iterable[_money_pb2.Money] | None = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
+        consent_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "entry", b"entry", "expire_time", b"expire_time", "trip", b"trip"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["components", b"components", "create_time", b"create_time", "entry", b"entry", "expire_time", b"expire_time", "fingerprint", b"fingerprint", "recipe", b"recipe", "solution_id", b"solution_id", "totals", b"totals", "trip", b"trip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["components", b"components", "consent_id", b"consent_id", "create_time", b"create_time", "entry", b"entry", "expire_time", b"expire_time", "fingerprint", b"fingerprint", "recipe", b"recipe", "solution_id", b"solution_id", "totals", b"totals", "trip", b"trip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,29 +22,30 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from partnergateway.v1 import consent_pb2 as partnergateway_dot_v1_dot_consent__pb2
 from partnergateway.v1 import entry_pb2 as partnergateway_dot_v1_dot_entry__pb2
 from partnergateway.v1 import solution_pb2 as partnergateway_dot_v1_dot_solution__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(partnergateway/v1/solution_service.proto\x12\x11partnergateway.v1\x1a\x1dpartnergateway/v1/entry.proto\x1a partnergateway/v1/solution.proto\"\xa3\x01\n\x16\x43omposeSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1d.partnergateway.v1.EntryEvent\x12\x30\n\ntravellers\x18\x03 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\x12\x15\n\rlanguage_code\x18\x04 \x01(\t\"H\n\x17\x43omposeSolutionResponse\x12-\n\x08solution\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Solution\"\xa2\x01\n\x15StreamSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1d.partnergateway.v1.EntryEvent\x12\x30\n\ntravellers\x18\x03 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\x12\x15\n\rlanguage_code\x18\x04 \x01(\t\"\x86\x01\n\x16StreamSolutionResponse\x12\x31\n\tcomponent\x18\x01 \x01(\x0b\x32\x1c.partnergateway.v1.ComponentH\x00\x12/\n\x08solution\x18\x02 \x01(\x0b\x32\x1b.partnergateway.v1.SolutionH\x00\x42\x08\n\x06update\")\n\x12GetSolutionRequest\x12\x13\n\x0bsolution_id\x18\x01 \x01(\t\"D\n\x13GetSolutionResponse\x12-\n\x08solution\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Solution2\xc2\x02\n\x0fSolutionService\x12h\n\x0f\x43omposeSolution\x12).partnergateway.v1.ComposeSolutionRequest\x1a*.partnergateway.v1.ComposeSolutionResponse\x12g\n\x0eStreamSolution\x12(.partnergateway.v1.StreamSolutionRequest\x1a).partnergateway.v1.StreamSolutionResponse0\x01\x12\\\n\x0bGetSolution\x12%.partnergateway.v1.GetSolutionRequest\x1a&.partnergateway.v1.GetSolutionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(partnergateway/v1/solution_service.proto\x12\x11partnergateway.v1\x1a\x1fpartnergateway/v1/consent.proto\x1a\x1dpartnergateway/v1/entry.proto\x1a partnergateway/v1/solution.proto\"\xd0\x01\n\x16\x43omposeSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1d.partnergateway.v1.EntryEvent\x12\x30\n\ntravellers\x18\x03 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\x12\x15\n\rlanguage_code\x18\x04 \x01(\t\x12+\n\x07\x63onsent\x18\x05 \x01(\x0b\x32\x1a.partnergateway.v1.Consent\"H\n\x17\x43omposeSolutionResponse\x12-\n\x08solution\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Solution\"\xcf\x01\n\x15StreamSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1d.partnergateway.v1.EntryEvent\x12\x30\n\ntravellers\x18\x03 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\x12\x15\n\rlanguage_code\x18\x04 \x01(\t\x12+\n\x07\x63onsent\x18\x05 \x01(\x0b\x32\x1a.partnergateway.v1.Consent\"\x86\x01\n\x16StreamSolutionResponse\x12\x31\n\tcomponent\x18\x01 \x01(\x0b\x32\x1c.partnergateway.v1.ComponentH\x00\x12/\n\x08solution\x18\x02 \x01(\x0b\x32\x1b.partnergateway.v1.SolutionH\x00\x42\x08\n\x06update\")\n\x12GetSolutionRequest\x12\x13\n\x0bsolution_id\x18\x01 \x01(\t\"D\n\x13GetSolutionResponse\x12-\n\x08solution\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Solution2\xc2\x02\n\x0fSolutionService\x12h\n\x0f\x43omposeSolution\x12).partnergateway.v1.ComposeSolutionRequest\x1a*.partnergateway.v1.ComposeSolutionResponse\x12g\n\x0eStreamSolution\x12(.partnergateway.v1.StreamSolutionRequest\x1a).partnergateway.v1.StreamSolutionResponse0\x01\x12\\\n\x0bGetSolution\x12%.partnergateway.v1.GetSolutionRequest\x1a&.partnergateway.v1.GetSolutionResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'partnergateway.v1.solution_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMPOSESOLUTIONREQUEST']._serialized_start=129
-  _globals['_COMPOSESOLUTIONREQUEST']._serialized_end=292
-  _globals['_COMPOSESOLUTIONRESPONSE']._serialized_start=294
-  _globals['_COMPOSESOLUTIONRESPONSE']._serialized_end=366
-  _globals['_STREAMSOLUTIONREQUEST']._serialized_start=369
-  _globals['_STREAMSOLUTIONREQUEST']._serialized_end=531
-  _globals['_STREAMSOLUTIONRESPONSE']._serialized_start=534
-  _globals['_STREAMSOLUTIONRESPONSE']._serialized_end=668
-  _globals['_GETSOLUTIONREQUEST']._serialized_start=670
-  _globals['_GETSOLUTIONREQUEST']._serialized_end=711
-  _globals['_GETSOLUTIONRESPONSE']._serialized_start=713
-  _globals['_GETSOLUTIONRESPONSE']._serialized_end=781
-  _globals['_SOLUTIONSERVICE']._serialized_start=784
-  _globals['_SOLUTIONSERVICE']._serialized_end=1106
+  _globals['_COMPOSESOLUTIONREQUEST']._serialized_start=162
+  _globals['_COMPOSESOLUTIONREQUEST']._serialized_end=370
+  _globals['_COMPOSESOLUTIONRESPONSE']._serialized_start=372
+  _globals['_COMPOSESOLUTIONRESPONSE']._serialized_end=444
+  _globals['_STREAMSOLUTIONREQUEST']._serialized_start=447
+  _globals['_STREAMSOLUTIONREQUEST']._serialized_end=654
+  _globals['_STREAMSOLUTIONRESPONSE']._serialized_start=657
+  _globals['_STREAMSOLUTIONRESPONSE']._serialized_end=791
+  _globals['_GETSOLUTIONREQUEST']._serialized_start=793
+  _globals['_GETSOLUTIONREQUEST']._serialized_end=834
+  _globals['_GETSOLUTIONRESPONSE']._serialized_start=836
+  _globals['_GETSOLUTIONRESPONSE']._serialized_end=904
+  _globals['_SOLUTIONSERVICE']._serialized_start=907
+  _globals['_SOLUTIONSERVICE']._serialized_end=1229
 # @@protoc_insertion_point(module_scope)

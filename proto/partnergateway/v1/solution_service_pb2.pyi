@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from partnergateway.v1 import consent_pb2 as _consent_pb2
 from partnergateway.v1 import entry_pb2 as _entry_pb2
 from partnergateway.v1 import solution_pb2 as _solution_pb2
 import builtins as _builtins
@@ -30,6 +31,7 @@ class ComposeSolutionRequest(_message.Message):
     ENTRY_FIELD_NUMBER: _builtins.int
     TRAVELLERS_FIELD_NUMBER: _builtins.int
     LANGUAGE_CODE_FIELD_NUMBER: _builtins.int
+    CONSENT_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (AIP-155): a replay with the same id and content returns the first
     solution; the same id with other content is INVALID_ARGUMENT (reason REQUEST_ID_REUSED).
@@ -44,6 +46,12 @@ class ComposeSolutionRequest(_message.Message):
     def travellers(self) -> _containers.RepeatedCompositeFieldContainer[_entry_pb2.Traveller]:
         """Everyone travelling, 1 to 9."""
 
+    @_builtins.property
+    def consent(self) -> _consent_pb2.Consent:
+        """The customer's consent. Partners it does not cover are not asked: their component is
+        COMPONENT_STATUS_CONSENT_REQUIRED. Without it, no partner is asked at all.
+        """
+
     def __init__(
         self,
         *,
@@ -51,10 +59,11 @@ class ComposeSolutionRequest(_message.Message):
         entry: _entry_pb2.EntryEvent | None = ...,
         travellers: _abc.Iterable[_entry_pb2.Traveller] | None = ...,
         language_code: _builtins.str = ...,
+        consent: _consent_pb2.Consent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry", "language_code", b"language_code", "request_id", b"request_id", "travellers", b"travellers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry", "language_code", b"language_code", "request_id", b"request_id", "travellers", b"travellers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -94,6 +103,7 @@ class StreamSolutionRequest(_message.Message):
     ENTRY_FIELD_NUMBER: _builtins.int
     TRAVELLERS_FIELD_NUMBER: _builtins.int
     LANGUAGE_CODE_FIELD_NUMBER: _builtins.int
+    CONSENT_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key, as in ComposeSolutionRequest."""
     language_code: _builtins.str
@@ -106,6 +116,12 @@ class StreamSolutionRequest(_message.Message):
     def travellers(self) -> _containers.RepeatedCompositeFieldContainer[_entry_pb2.Traveller]:
         """Everyone travelling, 1 to 9."""
 
+    @_builtins.property
+    def consent(self) -> _consent_pb2.Consent:
+        """The customer's consent. Partners it does not cover are not asked: their component is
+        COMPONENT_STATUS_CONSENT_REQUIRED. Without it, no partner is asked at all.
+        """
+
     def __init__(
         self,
         *,
@@ -113,10 +129,11 @@ class StreamSolutionRequest(_message.Message):
         entry: _entry_pb2.EntryEvent | None = ...,
         travellers: _abc.Iterable[_entry_pb2.Traveller] | None = ...,
         language_code: _builtins.str = ...,
+        consent: _consent_pb2.Consent | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry", "language_code", b"language_code", "request_id", b"request_id", "travellers", b"travellers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry", "language_code", b"language_code", "request_id", b"request_id", "travellers", b"travellers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
