@@ -12,14 +12,16 @@ from typing import Annotated, Any
 import grpc
 import typer
 from grpc_status import rpc_status
+from pydantic import ValidationError
 from rich.console import Console
 
+from gateway.cli import audit as audit_cli
 from gateway.cli import commands, orders, workers
 from gateway.cli import feedback as feedback_cli
 from gateway.cli.channels import ClientTls, client_tls
 from gateway.cli.credentials import PartnerTokens, use_tokens
 from gateway.cli.journey import ENTRY_KINDS
-from gateway.settings import load_settings
+from gateway.settings import GatewaySettings, StorageSettings, load_settings
 from gateway.telemetry import configure_logging
 
 app = typer.Typer(help="Partner Solution Gateway", no_args_is_help=True, add_completion=False)
@@ -351,6 +353,79 @@ def kpis_command(
     tls = _tls(tls_ca, tls_cert, tls_key)
     _use_tokens(config)
     _run_rpc(feedback_cli.kpis(target, partner, recipe, as_json, tls=tls), as_json)
+
+
+audit_app = typer.Typer(
+    help="The audit log: check its hash chain, show its newest entries (reads the store directly).",
+    no_args_is_help=True,
+)
+app.add_typer(audit_app, name="audit")
+
+StateDirOption = Annotated[
+    Path | None,
+    typer.Option(help="The state directory of the embedded store (default: from the settings)."),
+]
+DsnOption = Annotated[
+    str | None,
+    typer.Option(help="PostgreSQL DSN of the shared store (default: from the settings)."),
+]
+PgSchemaOption = Annotated[
+    str | None, typer.Option(help="With a DSN: the schema (default: from the settings).")
+]
+
+
+def _store_settings(
+    config: Path | None, state_dir: Path | None, dsn: str | None, pg_schema: str | None
+) -> GatewaySettings:
+    """The settings naming the store to read directly; options beat the settings file."""
+    settings = load_settings(config)
+    changes = {"dsn": dsn, "pg_schema": pg_schema}
+    try:
+        storage = StorageSettings.model_validate(
+            {**settings.storage.model_dump(), **{k: v for k, v in changes.items() if v}}
+        )
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--dsn/--pg-schema") from exc
+    update: dict[str, Any] = {"storage": storage}
+    if state_dir is not None:
+        update["state_dir"] = state_dir
+    settings = settings.model_copy(update=update)
+    problem = audit_cli.missing_store(settings)
+    if problem is not None:
+        raise typer.BadParameter(problem, param_hint="--state-dir")
+    return settings
+
+
+@audit_app.command("verify")
+def audit_verify_command(
+    state_dir: StateDirOption = None,
+    dsn: DsnOption = None,
+    pg_schema: PgSchemaOption = None,
+    batch: Annotated[int, typer.Option(min=1, help="Entries read at a time.")] = 1000,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Check the audit log's hash chain from its first entry; exit code 1 when broken."""
+    settings = _store_settings(config, state_dir, dsn, pg_schema)
+    intact = asyncio.run(audit_cli.verify(settings, batch=batch, as_json=as_json, err=err))
+    raise typer.Exit(0 if intact else 1)
+
+
+@audit_app.command("list")
+def audit_list_command(
+    limit: Annotated[int, typer.Option(min=1, help="How many entries.")] = 20,
+    after: Annotated[
+        int | None, typer.Option(min=0, help="Entries after this seq (default: the newest).")
+    ] = None,
+    state_dir: StateDirOption = None,
+    dsn: DsnOption = None,
+    pg_schema: PgSchemaOption = None,
+    config: ConfigOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per entry.")] = False,
+) -> None:
+    """Show audit entries: who did what to which subject, names of fields, hashes."""
+    settings = _store_settings(config, state_dir, dsn, pg_schema)
+    asyncio.run(audit_cli.list_entries(settings, limit=limit, after=after, as_json=as_json))
 
 
 def _print_rpc_error(exc: grpc.aio.AioRpcError, as_json: bool) -> None:

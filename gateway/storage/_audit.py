@@ -9,9 +9,11 @@ happen. Entries hold names and hashes of personal data, never the data itself.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
 from typing import Protocol
 
 GENESIS_HASH = "0" * 64
@@ -61,3 +63,28 @@ class AuditStore(Protocol):
     async def audit_entries(self, after_seq: int, limit: int) -> list[AuditEntry]:
         """Entries with seq > `after_seq`, in seq order, at most `limit`."""
         ...
+
+
+def canonical_json(value: object) -> str:
+    """One text for one value: sorted keys, no whitespace, ASCII only. Hashes are taken over
+    this, so the same content always gives the same hash, whatever built it."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+
+
+def entry_hash(prev_hash: str, seq: int, at: datetime, record: AuditRecord) -> str:
+    """The hash of an entry: SHA-256 (hex) over `prev_hash` followed by the canonical JSON of
+    `seq`, `at` (ISO 8601 in UTC, with microseconds) and every field of `record`.
+
+    The store computes it when appending and `gateway.audit.verify` when checking, so both
+    must use this one function. Adding a field to `AuditRecord` changes the hash of every
+    stored entry: that needs a new version of this function, kept beside the old one."""
+    if at.tzinfo is None:
+        raise ValueError(f"naive datetime {at!r}: audit times are UTC-aware")
+    content: dict[str, object] = {
+        "seq": seq,
+        "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
+    }
+    for field in fields(record):
+        value = getattr(record, field.name)
+        content[field.name] = list(value) if isinstance(value, tuple) else value
+    return hashlib.sha256((prev_hash + canonical_json(content)).encode()).hexdigest()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
+
+from gateway.storage._audit import AuditRecord
 
 
 @dataclass(frozen=True)
@@ -24,12 +27,14 @@ class SolutionStore(Protocol):
         request: tuple[str, str] | None,
         *,
         recipe: str = "",
+        audit: Sequence[AuditRecord] = (),
     ) -> StoredRequest | None:
         """Saves a solution, and with it `(request_id, request_hash)` if given, atomically.
         `recipe` ("name@version", from the body) is kept beside it for the customer KPIs.
+        `audit` is appended to the audit log in the same transaction.
 
-        When that request id is already taken for `owner`, nothing is saved and the earlier
-        request is returned, so a concurrent replay resolves to the first solution.
+        When that request id is already taken for `owner`, nothing is saved (nor audited) and
+        the earlier request is returned, so a concurrent replay resolves to the first solution.
         """
         ...
 

@@ -6,6 +6,7 @@ both, so the two tuples always hold the same versions (a contract test checks it
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 SQLITE_MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -120,6 +121,45 @@ SQLITE_MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX feedback_by_solution ON feedback (solution_id);
         """,
     ),
+    (
+        4,
+        # Consents and the audit log (docs/security.md). Lists are JSON text, as in PostgreSQL.
+        # The audit log is append-only: the triggers refuse to change or remove an entry.
+        """
+        ALTER TABLE orders ADD COLUMN consent_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE order_components ADD COLUMN disclosure TEXT;
+        CREATE TABLE consents (
+            consent_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            partner_ids TEXT NOT NULL,
+            partner_kinds TEXT NOT NULL,
+            given_at TEXT NOT NULL,
+            notice_version TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            withdrawn_at TEXT
+        );
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            consent_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            values_hash TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+            BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+        """,
+    ),
 )
 
 POSTGRES_MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -231,9 +271,54 @@ POSTGRES_MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE INDEX feedback_by_solution ON feedback (solution_id);
         """,
     ),
+    (
+        4,
+        # The trigger function lands in the store's schema (first on the search path), so
+        # every schema's audit log has its own.
+        """
+        ALTER TABLE orders ADD COLUMN consent_id TEXT NOT NULL DEFAULT '';
+        ALTER TABLE order_components ADD COLUMN disclosure TEXT;
+        CREATE TABLE consents (
+            consent_id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            partner_ids TEXT NOT NULL,
+            partner_kinds TEXT NOT NULL,
+            given_at TIMESTAMPTZ NOT NULL,
+            notice_version TEXT NOT NULL,
+            created_at TIMESTAMPTZ NOT NULL,
+            withdrawn_at TIMESTAMPTZ
+        );
+        CREATE TABLE audit_log (
+            seq BIGINT PRIMARY KEY,
+            at TIMESTAMPTZ NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            consent_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            values_hash TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql
+            AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+        CREATE TRIGGER audit_log_append_only
+            BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+        """,
+    ),
 )
 
 
+# A `;` ending a line ends a statement; one inside a line is part of it (a trigger's body).
+_STATEMENT_END = re.compile(r";[ \t]*$", re.MULTILINE)
+
+
 def statements(script: str) -> Iterator[str]:
-    """The statements of a migration script, one at a time (no `;` inside a statement)."""
-    return (s.strip() for s in script.split(";") if s.strip())
+    """The statements of a migration script, one at a time. Each ends with a `;` at the end
+    of its line; write a body with `;` inside (trigger, function) with those mid-line."""
+    return (s.strip() for s in _STATEMENT_END.split(script) if s.strip())

@@ -16,6 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
+from gateway.storage._audit import AuditRecord
+
 
 class OrderState(StrEnum):
     PENDING = "pending"  # stored, saga not started
@@ -140,10 +142,13 @@ class OrderStore(Protocol):
         order: OrderRecord,
         request: tuple[str, str] | None,
         event: NewEvent,
+        *,
+        audit: Sequence[AuditRecord] = (),
     ) -> tuple[OrderRecord, bool]:
-        """Stores a new order with its first event and, if given, `(request_id, hash)` for
-        `order.owner`. When that request id is taken, stores nothing and returns the earlier
-        order with False; otherwise the new order with True."""
+        """Stores a new order with its first event, `audit` (appended to the audit log) and,
+        if given, `(request_id, hash)` for `order.owner`. When that request id is taken,
+        stores nothing (and audits nothing) and returns the earlier order with False;
+        otherwise the new order with True."""
         ...
 
     async def find_order_request(
@@ -166,10 +171,12 @@ class OrderStore(Protocol):
         components: Sequence[ComponentRecord] = (),
         step: SagaStep | None = None,
         events: Sequence[NewEvent] = (),
+        audit: Sequence[AuditRecord] = (),
     ) -> OrderRecord:
         """In one transaction: checks `lease` is still current (else `LeaseLostError`),
         replaces the given components (matched by kind), sets `state`, records `step`, appends
-        `events` (next seqs) and bumps `version`/`updated_at`. Returns the new order."""
+        `events` (next seqs) and `audit` (to the audit log) and bumps `version`/`updated_at`.
+        Returns the new order. Refused, it changes nothing and audits nothing."""
         ...
 
     async def events(self, order_id: str, after_seq: int, limit: int) -> list[OrderEvent]: ...

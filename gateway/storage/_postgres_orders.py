@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
+from gateway.storage._audit import AuditRecord
 from gateway.storage._orders import (
     ComponentRecord,
     Lease,
@@ -26,6 +27,7 @@ from gateway.storage._orders import (
     SagaStep,
     StoredOrderRequest,
 )
+from gateway.storage._postgres_audit import append as append_audit
 from gateway.storage._rows import (
     COMPONENT_COLUMNS,
     COMPONENT_FIELDS,
@@ -44,7 +46,8 @@ from gateway.storage._rows import (
 Connection = psycopg.AsyncConnection[Any]
 
 _ORDER_COLUMNS = (
-    "order_id, owner, solution_id, state, accept_partial, created_at, updated_at, version"
+    "order_id, owner, solution_id, state, accept_partial, created_at, updated_at, version,"
+    " consent_id"
 )
 _COMPONENT_SLOTS = ", ".join(["%s"] * (2 + len(COMPONENT_FIELDS)))  # order_id, position, …
 _COMPONENT_UPDATE = ", ".join(f"{field} = %s" for field in COMPONENT_FIELDS[1:])
@@ -69,6 +72,7 @@ async def create_order(
     order: OrderRecord,
     request: tuple[str, str] | None,
     event: NewEvent,
+    audit: Sequence[AuditRecord],
 ) -> tuple[OrderRecord, bool]:
     check_unique_kinds(order.components)
     if request is not None:
@@ -80,7 +84,7 @@ async def create_order(
         # Each claim waits for a concurrent insert of the same key to commit, then does
         # nothing; losing either one rolls everything back.
         inserted = await conn.execute(
-            f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)"
+            f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (order_id) DO NOTHING RETURNING order_id",
             (
                 order.order_id,
@@ -91,6 +95,7 @@ async def create_order(
                 utc_aware(order.created_at),
                 utc_aware(order.updated_at),
                 order.version,
+                order.consent_id,
             ),
         )
         if await inserted.fetchone() is None:
@@ -110,6 +115,7 @@ async def create_order(
             if await claimed.fetchone() is None:
                 raise psycopg.Rollback()
         await _append_events(conn, order.order_id, [event])
+        await append_audit(conn, audit)
         created = await _existing(conn, order.order_id)
     if created is not None:
         return created, True
@@ -160,6 +166,7 @@ async def save_progress(
     components: Sequence[ComponentRecord],
     step: SagaStep | None,
     events: Sequence[NewEvent],
+    audit: Sequence[AuditRecord],
 ) -> OrderRecord:
     check_unique_kinds(components)
     order_id = lease.order_id
@@ -195,6 +202,7 @@ async def save_progress(
                 (order_id, *step_values(step), order_id),
             )
         await _append_events(conn, order_id, events)
+        await append_audit(conn, audit)
         return await _existing(conn, order_id)
 
 
@@ -307,7 +315,7 @@ async def _select_orders(
 
 
 def _order(row: Sequence[Any], components: list[ComponentRecord]) -> OrderRecord:
-    order_id, owner, solution_id, state, accept_partial, created_at, updated_at, version = row
+    order_id, owner, solution_id, state, accept_partial, created, updated, version, consent = row
     return OrderRecord(
         order_id=order_id,
         owner=owner,
@@ -315,9 +323,10 @@ def _order(row: Sequence[Any], components: list[ComponentRecord]) -> OrderRecord
         state=OrderState(state),
         accept_partial=accept_partial,
         components=tuple(components),
-        created_at=_utc(created_at),
-        updated_at=_utc(updated_at),
+        created_at=_utc(created),
+        updated_at=_utc(updated),
         version=version,
+        consent_id=consent,
     )
 
 

@@ -27,6 +27,7 @@ COMPONENT_FIELDS = (
     "hold_id",
     "reference",
     "detail",
+    "disclosure",
 )
 COMPONENT_COLUMNS = ", ".join(COMPONENT_FIELDS)
 
@@ -48,12 +49,14 @@ def component_values(c: ComponentRecord) -> tuple[Any, ...]:
         c.hold_id,
         c.reference,
         c.detail,
+        c.disclosure,
     )
 
 
 def component_from_row(row: Sequence[Any]) -> ComponentRecord:
     """A record from a row of `COMPONENT_FIELDS`."""
-    kind, partner_id, offer_id, currency, base, tax, state, hold_id, reference, detail = row
+    kind, partner_id, offer_id, currency, base, tax, state, hold_id, reference, *rest = row
+    detail, disclosure = rest
     return ComponentRecord(
         kind=kind,
         partner_id=partner_id,
@@ -65,6 +68,7 @@ def component_from_row(row: Sequence[Any]) -> ComponentRecord:
         hold_id=hold_id,
         reference=reference,
         detail=detail,
+        disclosure=disclosure,
     )
 
 

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from gateway.storage._audit import AuditRecord
 from gateway.storage._orders import (
     ComponentRecord,
     Lease,
@@ -37,10 +38,12 @@ from gateway.storage._rows import (
     unknown_kind,
     unknown_order,
 )
+from gateway.storage._sqlite_audit import append as append_audit
 from gateway.storage._sqlite_tx import from_text, now_text, reading, to_text, writing
 
 _ORDER_COLUMNS = (
-    "order_id, owner, solution_id, state, accept_partial, created_at, updated_at, version"
+    "order_id, owner, solution_id, state, accept_partial, created_at, updated_at, version,"
+    " consent_id"
 )
 _COMPONENT_SLOTS = ", ".join("?" * (2 + len(COMPONENT_FIELDS)))  # order_id, position, …
 _COMPONENT_UPDATE = ", ".join(f"{field} = ?" for field in COMPONENT_FIELDS[1:])
@@ -51,6 +54,7 @@ def create_order(
     order: OrderRecord,
     request: tuple[str, str] | None,
     event: NewEvent,
+    audit: Sequence[AuditRecord],
 ) -> tuple[OrderRecord, bool]:
     check_unique_kinds(order.components)
     with writing(db):
@@ -60,7 +64,7 @@ def create_order(
                 return _load(db, earlier.order_id), False
         now = now_text()
         db.execute(
-            f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 order.order_id,
                 order.owner,
@@ -70,6 +74,7 @@ def create_order(
                 to_text(order.created_at),
                 to_text(order.updated_at),
                 order.version,
+                order.consent_id,
             ),
         )
         db.executemany(
@@ -83,6 +88,7 @@ def create_order(
                 (order.owner, request[0], request[1], order.order_id, now),
             )
         _append_events(db, order.order_id, [event], now)
+        append_audit(db, audit)
         return _load(db, order.order_id), True
 
 
@@ -127,6 +133,7 @@ def save_progress(
     components: Sequence[ComponentRecord],
     step: SagaStep | None,
     events: Sequence[NewEvent],
+    audit: Sequence[AuditRecord],
 ) -> OrderRecord:
     check_unique_kinds(components)
     order_id = lease.order_id
@@ -154,6 +161,7 @@ def save_progress(
                 (order_id, *step_values(step), now, order_id),
             )
         _append_events(db, order_id, events, now)
+        append_audit(db, audit)
         return _load(db, order_id)
 
 
@@ -286,7 +294,7 @@ def _with_components(db: sqlite3.Connection, rows: list[Any]) -> list[OrderRecor
 
 
 def _order(row: Sequence[Any], components: list[ComponentRecord]) -> OrderRecord:
-    order_id, owner, solution_id, state, accept_partial, created_at, updated_at, version = row
+    order_id, owner, solution_id, state, accept_partial, created, updated, version, consent = row
     return OrderRecord(
         order_id=order_id,
         owner=owner,
@@ -294,7 +302,8 @@ def _order(row: Sequence[Any], components: list[ComponentRecord]) -> OrderRecord
         state=OrderState(state),
         accept_partial=bool(accept_partial),  # SQLite keeps booleans as 0/1
         components=tuple(components),
-        created_at=from_text(created_at),
-        updated_at=from_text(updated_at),
+        created_at=from_text(created),
+        updated_at=from_text(updated),
         version=version,
+        consent_id=consent,
     )

@@ -2,7 +2,8 @@
 
 psycopg 3 (async) through a `psycopg_pool.AsyncConnectionPool`. Every pooled connection is
 in autocommit mode, searches only the store's schema and reads times in UTC. Solutions and
-feedback live here; the order half (`OrderStore`) lives in `_postgres_orders`, on the same pool.
+feedback live here; the order half (`OrderStore`) lives in `_postgres_orders`, the audit log
+and consents in `_postgres_audit`, all on the same pool.
 Connection trouble becomes `StorageUnavailableError` (retryable); a row that breaks a
 constraint (a repeated order id, say) becomes `ValueError`, as in the embedded store.
 """
@@ -20,7 +21,10 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from gateway.errors import StorageUnavailableError
+from gateway.storage import _postgres_audit as audit_log
 from gateway.storage import _postgres_orders as orders
+from gateway.storage._audit import AuditEntry, AuditRecord
+from gateway.storage._consents import ConsentRecord
 from gateway.storage._feedback import FeedbackRecord, KpiRow
 from gateway.storage._feedback_sql import (
     FEEDBACK_COLUMNS,
@@ -130,6 +134,7 @@ class PostgresStore:
         request: tuple[str, str] | None,
         *,
         recipe: str = "",
+        audit: Sequence[AuditRecord] = (),
     ) -> StoredRequest | None:
         async with self._connection() as conn:
             if request is not None:
@@ -152,6 +157,7 @@ class PostgresStore:
                     )
                     if await claimed.fetchone() is None:
                         raise psycopg.Rollback()  # the other insert won: keep nothing of ours
+                await audit_log.append(conn, audit)
                 saved = True
             if saved or request is None:
                 return None
@@ -201,10 +207,15 @@ class PostgresStore:
             return kpi_rows_from(await cur.fetchall())
 
     async def create_order(
-        self, order: OrderRecord, request: tuple[str, str] | None, event: NewEvent
+        self,
+        order: OrderRecord,
+        request: tuple[str, str] | None,
+        event: NewEvent,
+        *,
+        audit: Sequence[AuditRecord] = (),
     ) -> tuple[OrderRecord, bool]:
         async with self._connection() as conn:
-            return await orders.create_order(conn, order, request, event)
+            return await orders.create_order(conn, order, request, event, audit)
 
     async def find_order_request(self, owner: str, request_id: str) -> StoredOrderRequest | None:
         async with self._connection() as conn:
@@ -228,9 +239,10 @@ class PostgresStore:
         components: Sequence[ComponentRecord] = (),
         step: SagaStep | None = None,
         events: Sequence[NewEvent] = (),
+        audit: Sequence[AuditRecord] = (),
     ) -> OrderRecord:
         async with self._connection() as conn:
-            return await orders.save_progress(conn, lease, state, components, step, events)
+            return await orders.save_progress(conn, lease, state, components, step, events, audit)
 
     async def events(self, order_id: str, after_seq: int, limit: int) -> list[OrderEvent]:
         async with self._connection() as conn:
@@ -255,6 +267,28 @@ class PostgresStore:
     async def steps(self, order_id: str) -> list[SagaStep]:
         async with self._connection() as conn:
             return await orders.steps(conn, order_id)
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        async with self._connection() as conn:
+            await audit_log.append_alone(conn, records)
+
+    async def audit_entries(self, after_seq: int, limit: int) -> list[AuditEntry]:
+        async with self._connection() as conn:
+            return await audit_log.entries(conn, after_seq, limit)
+
+    async def save_consent(self, consent: ConsentRecord, audit: Sequence[AuditRecord] = ()) -> None:
+        async with self._connection() as conn:
+            await audit_log.save_consent(conn, consent, audit)
+
+    async def get_consent(self, consent_id: str) -> ConsentRecord | None:
+        async with self._connection() as conn:
+            return await audit_log.get_consent(conn, consent_id)
+
+    async def withdraw_consent(
+        self, consent_id: str, at: datetime, audit: Sequence[AuditRecord] = ()
+    ) -> ConsentRecord | None:
+        async with self._connection() as conn:
+            return await audit_log.withdraw_consent(conn, consent_id, at, audit)
 
     async def aclose(self) -> None:
         await self._pool.close()

@@ -3,7 +3,8 @@
 WAL so readers never wait for the writer; `busy_timeout` so a second process waits instead
 of failing; `BEGIN IMMEDIATE` so a write transaction takes the lock up front. sqlite3 blocks,
 so every call runs in a worker thread, one at a time. Solutions and feedback live here; the
-order half (`OrderStore`) lives in `_sqlite_orders`, on the same connection and lock.
+order half (`OrderStore`) lives in `_sqlite_orders`, the audit log and consents in
+`_sqlite_audit`, all on the same connection and lock.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from pathlib import Path
 from typing import TypeVar
 
 from gateway.errors import StorageUnavailableError
+from gateway.storage import _sqlite_audit as audit_log
 from gateway.storage import _sqlite_orders as orders
+from gateway.storage._audit import AuditEntry, AuditRecord
+from gateway.storage._consents import ConsentRecord
 from gateway.storage._feedback import FeedbackRecord, KpiRow
 from gateway.storage._feedback_sql import (
     FEEDBACK_COLUMNS,
@@ -98,6 +102,7 @@ class SqliteStore:
         request: tuple[str, str] | None,
         *,
         recipe: str = "",
+        audit: Sequence[AuditRecord] = (),
     ) -> StoredRequest | None:
         def work(db: sqlite3.Connection) -> StoredRequest | None:
             with writing(db):
@@ -116,6 +121,7 @@ class SqliteStore:
                         "INSERT INTO compose_requests VALUES (?, ?, ?, ?, ?)",
                         (owner, request[0], request[1], solution_id, now),
                     )
+                audit_log.append(db, audit)
             return None
 
         return await self._run(work)
@@ -157,9 +163,14 @@ class SqliteStore:
         return await self._run(work)
 
     async def create_order(
-        self, order: OrderRecord, request: tuple[str, str] | None, event: NewEvent
+        self,
+        order: OrderRecord,
+        request: tuple[str, str] | None,
+        event: NewEvent,
+        *,
+        audit: Sequence[AuditRecord] = (),
     ) -> tuple[OrderRecord, bool]:
-        return await self._run(lambda db: orders.create_order(db, order, request, event))
+        return await self._run(lambda db: orders.create_order(db, order, request, event, audit))
 
     async def find_order_request(self, owner: str, request_id: str) -> StoredOrderRequest | None:
         return await self._run(lambda db: orders.find_order_request(db, owner, request_id))
@@ -180,9 +191,10 @@ class SqliteStore:
         components: Sequence[ComponentRecord] = (),
         step: SagaStep | None = None,
         events: Sequence[NewEvent] = (),
+        audit: Sequence[AuditRecord] = (),
     ) -> OrderRecord:
         return await self._run(
-            lambda db: orders.save_progress(db, lease, state, components, step, events)
+            lambda db: orders.save_progress(db, lease, state, components, step, events, audit)
         )
 
     async def events(self, order_id: str, after_seq: int, limit: int) -> list[OrderEvent]:
@@ -202,6 +214,23 @@ class SqliteStore:
 
     async def steps(self, order_id: str) -> list[SagaStep]:
         return await self._run(lambda db: orders.steps(db, order_id))
+
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
+        await self._run(lambda db: audit_log.append_alone(db, records))
+
+    async def audit_entries(self, after_seq: int, limit: int) -> list[AuditEntry]:
+        return await self._run(lambda db: audit_log.entries(db, after_seq, limit))
+
+    async def save_consent(self, consent: ConsentRecord, audit: Sequence[AuditRecord] = ()) -> None:
+        await self._run(lambda db: audit_log.save_consent(db, consent, audit))
+
+    async def get_consent(self, consent_id: str) -> ConsentRecord | None:
+        return await self._run(lambda db: audit_log.get_consent(db, consent_id))
+
+    async def withdraw_consent(
+        self, consent_id: str, at: datetime, audit: Sequence[AuditRecord] = ()
+    ) -> ConsentRecord | None:
+        return await self._run(lambda db: audit_log.withdraw_consent(db, consent_id, at, audit))
 
     async def aclose(self) -> None:
         async with self._lock:

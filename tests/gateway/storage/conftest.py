@@ -1,12 +1,18 @@
 """One `store` per test on each backend: a fresh SQLite file, and a fresh PostgreSQL schema
-(`postgres_dsn` and `postgres_schema` come from tests/conftest.py)."""
+(`postgres_dsn` and `postgres_schema` come from tests/conftest.py). `database` is the same
+database reached past the store, as an operator (or an attacker) with access to it would."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
+from psycopg import sql
 
 from gateway.storage import PostgresStore, SqliteStore
 
@@ -14,21 +20,48 @@ Store = SqliteStore | PostgresStore
 OpenStore = Callable[[], Awaitable[Store]]
 
 
+@dataclass(frozen=True)
+class Database:
+    backend: str  # "sqlite" or "postgres"
+    path: Path | None = None  # SQLite
+    dsn: str = ""  # PostgreSQL, with `schema`
+    schema: str = ""
+
+    def execute(self, statement: str) -> list[tuple[Any, ...]]:
+        """Runs one statement in a transaction of its own, on a connection of its own."""
+        if self.path is not None:
+            db = sqlite3.connect(self.path, isolation_level=None)
+            try:
+                return db.execute(statement).fetchall()
+            finally:
+                db.close()
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(self.schema)))
+            cur = conn.execute(statement.encode())
+            return cur.fetchall() if cur.description else []
+
+
+# Sync: it asks for the PostgreSQL fixtures, which only a sync fixture can set up here.
 @pytest.fixture(params=["sqlite", "postgres"])
-async def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[OpenStore]:
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
+    if request.param == "sqlite":
+        return Database("sqlite", path=tmp_path / "gateway.sqlite3")
+    return Database(
+        "postgres",
+        dsn=request.getfixturevalue("postgres_dsn"),
+        schema=request.getfixturevalue("postgres_schema"),
+    )
+
+
+@pytest.fixture
+async def open_store(database: Database) -> AsyncIterator[OpenStore]:
     """Opens another store on the test's database: a second process, or a second replica."""
     opened: list[Store] = []
-    if request.param == "sqlite":
-        path = tmp_path / "gateway.sqlite3"
 
-        async def connect() -> Store:
-            return await SqliteStore.open(path)
-    else:
-        dsn: str = request.getfixturevalue("postgres_dsn")
-        schema: str = request.getfixturevalue("postgres_schema")
-
-        async def connect() -> Store:
-            return await PostgresStore.open(dsn, schema=schema, max_size=4)
+    async def connect() -> Store:
+        if database.path is not None:
+            return await SqliteStore.open(database.path)
+        return await PostgresStore.open(database.dsn, schema=database.schema, max_size=4)
 
     async def open_one() -> Store:
         store = await connect()
