@@ -22,13 +22,12 @@ import grpc
 import psycopg
 from psycopg import sql
 
-from gateway.cli.journey import TripPlan, compose_request
+from gateway.cli.journey import TripPlan, book_request, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.runtime import running_gateway
 from gateway.settings import GatewaySettings, RateLimitSettings, StorageSettings
 from partnergateway.v1 import (
     order_pb2,
-    order_service_pb2,
     order_service_pb2_grpc,
     solution_service_pb2_grpc,
 )
@@ -56,9 +55,7 @@ async def measure(
             async with gate:
                 started = time.perf_counter()
                 response = await booking.BookSolution(
-                    order_service_pb2.BookSolutionRequest(
-                        request_id=uuid.uuid4().hex, solution_id=solution_id, partner_id=partner_id
-                    ),
+                    book_request(solution_id, plan, uuid.uuid4().hex, partner_id),
                     timeout=60,
                 )
                 latencies.append(time.perf_counter() - started)

@@ -13,7 +13,7 @@ from datetime import date
 
 from bundles import TravellerFacts, Trip, geo
 from gateway.errors import InvalidRequestError
-from gateway.validation import MAX_REFERENCE_LENGTH, MAX_TRAVELLERS, Violations
+from gateway.validation import MAX_REFERENCE_LENGTH, MAX_TRAVELLERS, Violations, age_on
 from partnergateway.v1 import entry_pb2, solution_service_pb2
 
 ComposeRequest = (
@@ -96,7 +96,9 @@ def _travellers(
         v.region(f"{at}.residence_region_code", t.residence_region_code)
         v.airport(f"{at}.home_airport", t.home_airport, required=False)
         v.phone(f"{at}.phone_number", t.phone_number, required=False)
-        checked.append((v.calendar_date(f"{at}.birth_date", t.birth_date), t))
+        v.document_number(f"{at}.passport_number", t.passport_number)
+        v.document_number(f"{at}.driving_licence_number", t.driving_licence_number)
+        checked.append((v.calendar_date(f"{at}.birth_date", t.birth_date, echo=False), t))
     return checked
 
 
@@ -177,7 +179,7 @@ def _trip(
     for i, (birth, t) in enumerate(travellers):
         if birth is None:
             continue
-        age = _age(birth, w.depart)
+        age = age_on(birth, w.depart)
         if age < 0 or age > 120:
             v.add(f"travellers[{i}].birth_date", "gives an age outside 0 to 120 at departure")
         facts.append(
@@ -196,7 +198,3 @@ def _trip(
         return_date=w.back,
         travellers=tuple(facts),
     )
-
-
-def _age(birth: date, on: date) -> int:
-    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))

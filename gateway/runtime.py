@@ -28,6 +28,7 @@ from gateway.booking import (
 )
 from gateway.feedback import FeedbackService
 from gateway.partners import PartnerDirectory
+from gateway.privacy.service import ConsentService
 from gateway.ratelimit import RateLimiter
 from gateway.resilience import (
     BreakerPolicy,
@@ -156,7 +157,7 @@ async def running_gateway(
     )
     if telemetry is not None:
         telemetry.metrics.watch_partners(lambda: partner_stats(directory))
-    orders = OrderService(store, runner, notifier)
+    orders = OrderService(store, runner, notifier, directory.kinds)
     recovery: asyncio.Task[None] | None = None
     auth_stack = contextlib.AsyncExitStack()
     try:
@@ -173,6 +174,7 @@ async def running_gateway(
             reuse_port=reuse_port,
             telemetry=telemetry,
             feedback=FeedbackService(store, telemetry),
+            consents=ConsentService(store),
             rate_limiter=rate_limiter(settings.rate_limits, [p.id for p in settings.partners]),
             auth=auth.interceptor,
         )

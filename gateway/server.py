@@ -16,6 +16,8 @@ from gateway.ratelimit import RateLimiter, RateLimitInterceptor
 from gateway.settings import ServerSettings, TlsSettings
 from gateway.telemetry import MetricsInterceptor, Telemetry
 from partnergateway.v1 import (
+    consent_service_pb2,
+    consent_service_pb2_grpc,
     feedback_service_pb2,
     feedback_service_pb2_grpc,
     order_service_pb2,
@@ -27,6 +29,7 @@ from partnergateway.v1 import (
 SOLUTION_SERVICE = solution_service_pb2.DESCRIPTOR.services_by_name["SolutionService"].full_name
 ORDER_SERVICE = order_service_pb2.DESCRIPTOR.services_by_name["OrderService"].full_name
 FEEDBACK_SERVICE = feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"].full_name
+CONSENT_SERVICE = consent_service_pb2.DESCRIPTOR.services_by_name["ConsentService"].full_name
 
 
 def server_options(settings: ServerSettings, reuse_port: bool = False) -> list[tuple[str, int]]:
@@ -90,13 +93,15 @@ def build_server(
     reuse_port: bool = False,
     telemetry: Telemetry | None = None,
     feedback: feedback_service_pb2_grpc.FeedbackServiceServicer | None = None,
+    consents: consent_service_pb2_grpc.ConsentServiceServicer | None = None,
     rate_limiter: RateLimiter | None = None,
     auth: AuthInterceptor | None = None,
 ) -> tuple[grpc.aio.Server, int, HealthServicer]:
     """A ready-to-start server bound to `address` (default from settings; port 0 = any).
 
     `reuse_port` lets several processes bind the same port (SO_REUSEPORT, `serve --workers`).
-    `feedback` (the customer KPIs) is registered and listed by reflection when given.
+    `feedback` (the customer KPIs) and `consents` are registered and listed by reflection
+    when given.
     `rate_limiter` (per calling partner) guards the gateway's services, not health.
     `settings.tls` set: the port speaks TLS (mutual TLS with a client CA), else plaintext.
     `auth` (gateway.auth) requires an access token on every RPC but health and reflection.
@@ -109,6 +114,8 @@ def build_server(
     order_service_pb2_grpc.add_OrderServiceServicer_to_server(orders, server)
     if feedback is not None:
         feedback_service_pb2_grpc.add_FeedbackServiceServicer_to_server(feedback, server)
+    if consents is not None:
+        consent_service_pb2_grpc.add_ConsentServiceServicer_to_server(consents, server)
     health_servicer = HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -116,6 +123,7 @@ def build_server(
             SOLUTION_SERVICE,
             ORDER_SERVICE,
             *((FEEDBACK_SERVICE,) if feedback is not None else ()),
+            *((CONSENT_SERVICE,) if consents is not None else ()),
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ),
@@ -136,5 +144,5 @@ async def set_serving(health_servicer: HealthServicer, serving: bool) -> None:
         if serving
         else health_pb2.HealthCheckResponse.NOT_SERVING
     )
-    for service in ("", SOLUTION_SERVICE, ORDER_SERVICE, FEEDBACK_SERVICE):
+    for service in ("", SOLUTION_SERVICE, ORDER_SERVICE, FEEDBACK_SERVICE, CONSENT_SERVICE):
         await health_servicer.set(service, status)

@@ -8,27 +8,42 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import UTC, date, datetime
+from typing import Protocol
 
 import grpc
 
 from bundles import Recipe, recipe_for_entry
-from gateway.auth import caller_partner_id
-from gateway.composition import Composer
+from gateway.access import not_found
+from gateway.auth import caller_partner_id, current_caller
+from gateway.composition import Composer, QuoteDisclosure
 from gateway.errors import (
     DeadlineTooShortError,
+    InvalidRequestError,
     NoRecipeError,
-    NotFoundError,
     RequestIdReusedError,
 )
 from gateway.normalize import ComposeRequest, NormalizedRequest, normalize
 from gateway.partners import PartnerDirectory
+from gateway.privacy import consent_record, consent_violations, disclosure_record
 from gateway.settings import CompositionSettings
-from gateway.storage import SolutionStore
+from gateway.storage import AuditRecord, AuditStore, ConsentRecord, ConsentStore, SolutionStore
 from gateway.telemetry import PartnerCallObserver, Telemetry
+from gateway.validation import Violations
 from partnergateway.v1 import solution_pb2, solution_service_pb2, solution_service_pb2_grpc
 
 Update = solution_pb2.Component | solution_pb2.Solution
 log = logging.getLogger(__name__)
+
+COMPOSE = "rpc:SolutionService/ComposeSolution"
+GET_SOLUTION = "rpc:SolutionService/GetSolution"
+
+
+class ComposeStore(SolutionStore, ConsentStore, AuditStore, Protocol):
+    """What composing needs kept: solutions, the consents they were made under, the audit."""
+
+
+def _never(partner_id: str, partner_kind: str) -> bool:
+    return False
 
 
 def _utc_today() -> date:
@@ -39,7 +54,7 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
     def __init__(
         self,
         directory: PartnerDirectory,
-        store: SolutionStore,
+        store: ComposeStore,
         recipes: Mapping[str, Recipe],
         settings: CompositionSettings,
         telemetry: Telemetry | None = None,
@@ -94,11 +109,17 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         ],
     ) -> solution_service_pb2.GetSolutionResponse:
         body = await self._store.load_solution(request.solution_id) if request.solution_id else None
-        if body is None:
-            raise NotFoundError(f"solution {request.solution_id!r} not found")
-        return solution_service_pb2.GetSolutionResponse(
-            solution=solution_pb2.Solution.FromString(body)
-        )
+        solution = solution_pb2.Solution.FromString(body) if body else None
+        caller = current_caller()
+        if solution is None or (caller and solution.entry.partner_id != caller.partner_id):
+            await not_found(
+                self._store,
+                GET_SOLUTION,
+                "solution",
+                request.solution_id,
+                exists=solution is not None,
+            )
+        return solution_service_pb2.GetSolutionResponse(solution=solution)
 
     # -- composition ----------------------------------------------------------------------
 
@@ -108,13 +129,10 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         caller = caller_partner_id(request.entry.partner_id)
         if caller != request.entry.partner_id:  # assigning would mark a missing entry present
             request.entry.partner_id = caller
-        normalized = normalize(request, self._directory.kinds, self._today())
-        recipe = recipe_for_entry(self._recipes, normalized.entry_kind)
-        if recipe is None:
-            raise NoRecipeError(f"no recipe is triggered by a {normalized.entry_kind} event")
+        normalized, recipe = self._checked(request)
         deadline = self._deadline(time_remaining)
         if not normalized.request_id:
-            async for update in self._compose(recipe, normalized, deadline, None):
+            async for update in self._compose(recipe, normalized, request, deadline, None):
                 yield update
             return
 
@@ -138,7 +156,7 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
                     yield update
                 first.set_result(None)
                 return
-            async for update in self._compose(recipe, normalized, deadline, request_hash):
+            async for update in self._compose(recipe, normalized, request, deadline, request_hash):
                 if isinstance(update, solution_pb2.Solution):
                     first.set_result(None)
                 yield update
@@ -146,6 +164,31 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
             self._inflight.pop(key, None)
             if not first.done():
                 first.cancel()
+
+    def _checked(self, request: ComposeRequest) -> tuple[NormalizedRequest, Recipe]:
+        """The normalized request and its recipe; every problem, consent's included, at once."""
+        v = Violations()
+        normalized = recipe = None
+        try:
+            normalized = normalize(request, self._directory.kinds, self._today())
+        except InvalidRequestError as exc:
+            v.items.extend(exc.violations)
+        if normalized is not None:
+            recipe = recipe_for_entry(self._recipes, normalized.entry_kind)
+            if recipe is None:
+                raise NoRecipeError(f"no recipe is triggered by a {normalized.entry_kind} event")
+        if request.HasField("consent"):
+            consent_violations(
+                v,
+                "consent",
+                request.consent,
+                recipe.name if recipe else None,
+                self._directory.kinds,
+                datetime.now(UTC),
+            )
+        if v or normalized is None or recipe is None:
+            raise InvalidRequestError(v.items)
+        return normalized, recipe
 
     async def _earlier(
         self, key: tuple[str, str], request_hash: str
@@ -163,6 +206,7 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         self,
         recipe: Recipe,
         normalized: NormalizedRequest,
+        request: ComposeRequest,
         deadline: float,
         request_hash: str | None,
     ) -> AsyncIterator[Update]:
@@ -175,10 +219,31 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
             "entry.kind": entry.kind,
         }
         with self._tracer.start_as_current_span("compose", attributes=attributes):
+            consent = await self._record_consent(request, normalized.entry_partner_id)
             async for update in self._compose_traced(
-                recipe, normalized, entry, deadline, request_hash
+                recipe, normalized, entry, deadline, request_hash, consent
             ):
                 yield update
+
+    async def _record_consent(self, request: ComposeRequest, owner: str) -> ConsentRecord | None:
+        """Records the request's consent before any partner is asked under it."""
+        if not request.HasField("consent"):
+            return None
+        consent = consent_record(request.consent, owner, datetime.now(UTC))
+        await self._store.save_consent(
+            consent,
+            audit=[
+                AuditRecord(
+                    actor=owner,
+                    action=COMPOSE,
+                    subject=consent.consent_id,
+                    outcome="consent_recorded",
+                    purpose=consent.purpose,
+                    consent_id=consent.consent_id,
+                )
+            ],
+        )
+        return consent
 
     async def _compose_traced(
         self,
@@ -187,9 +252,19 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         entry: solution_pb2.EntrySummary,
         deadline: float,
         request_hash: str | None,
+        consent: ConsentRecord | None,
     ) -> AsyncIterator[Update]:
-        async for update in self._composer.compose(recipe, normalized.trip, entry, deadline):
+        asked: list[QuoteDisclosure] = []
+        async for update in self._composer.compose(
+            recipe,
+            normalized.trip,
+            entry,
+            deadline,
+            may_ask=consent.covers if consent else _never,
+            asked=asked,
+        ):
             if isinstance(update, solution_pb2.Solution):
+                update.consent_id = consent.consent_id if consent else ""
                 request = (normalized.request_id, request_hash) if request_hash else None
                 earlier = await self._store.save_solution(
                     update.solution_id,
@@ -198,6 +273,7 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
                     update.SerializeToString(),
                     request,
                     recipe=update.recipe,
+                    audit=_compose_audit(update, normalized.entry_partner_id, consent, asked),
                 )
                 if earlier is not None:  # another replica answered this request id first
                     body = await self._store.load_solution(earlier.solution_id)
@@ -233,6 +309,37 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         if budget <= 0:
             raise DeadlineTooShortError("the call's deadline leaves no time to ask partners")
         return time.monotonic() + budget
+
+
+def _compose_audit(
+    solution: solution_pb2.Solution,
+    owner: str,
+    consent: ConsentRecord | None,
+    asked: list[QuoteDisclosure],
+) -> list[AuditRecord]:
+    """The composition and every quote request it sent, stored with the solution."""
+    quotes = [
+        disclosure_record(
+            actor=owner,
+            action="partner:quote",
+            subject=solution.solution_id,
+            recipient=q.partner_id,
+            consent=consent,
+            values=dict(q.params),
+            field_names=[f"{q.component}.{name}" for name in sorted(q.params)],
+            outcome="sent",
+        )
+        for q in sorted(asked, key=lambda q: (q.component, q.partner_id))
+    ]
+    composed = AuditRecord(
+        actor=owner,
+        action=COMPOSE,
+        subject=solution.solution_id,
+        outcome="ok",
+        purpose=consent.purpose if consent else "",
+        consent_id=consent.consent_id if consent else "",
+    )
+    return [*quotes, composed]
 
 
 def _content_hash(request: ComposeRequest) -> str:

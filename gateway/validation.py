@@ -23,6 +23,14 @@ _IATA = re.compile(r"^[A-Z]{3}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]+$")
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 _PARTNER_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+# Passport and licence numbers: letters, digits, and the separators some countries print.
+_DOCUMENT_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9 -]{3,23}[A-Z0-9]$")
+MAX_NOTICE_VERSION_LENGTH = 32
+
+
+def age_on(birth: date, on: date) -> int:
+    """Age in whole years on `on`."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
 
 
 def shown(value: str, limit: int = MAX_SHOWN_LENGTH) -> str:
@@ -46,8 +54,9 @@ class Violations:
         return bool(self.items)
 
     def calendar_date(
-        self, field: str, value: date_pb2.Date, *, required: bool = True
+        self, field: str, value: date_pb2.Date, *, required: bool = True, echo: bool = True
     ) -> date | None:
+        """`echo=False` for personal data (birth dates): the description omits the value."""
         if value.year == 0 and value.month == 0 and value.day == 0:
             if required:
                 self.add(field, "is required")
@@ -55,7 +64,8 @@ class Violations:
         try:
             return date(value.year, value.month, value.day)
         except ValueError:
-            self.add(field, f"{value.year:04d}-{value.month:02d}-{value.day:02d} is not a date")
+            shown_value = f"{value.year:04d}-{value.month:02d}-{value.day:02d} " if echo else ""
+            self.add(field, f"{shown_value}is not a date")
             return None
 
     def region(self, field: str, code: str) -> str | None:
@@ -93,6 +103,11 @@ class Violations:
                 self.add(field, "is required")
         elif not _E164.match(value):
             self.add(field, "is not an E.164 number (for example '+8613800138000')")
+
+    def document_number(self, field: str, value: str) -> None:
+        """An optional passport or licence number; the description never repeats it."""
+        if value and not _DOCUMENT_NUMBER.match(value):
+            self.add(field, "must be 5 to 25 capital letters, digits, spaces or hyphens")
 
     def request_id(self, field: str, value: str) -> None:
         if len(value) > MAX_REQUEST_ID_LENGTH:

@@ -13,8 +13,14 @@ import pytest
 
 from gateway.booking import OrderService
 from gateway.feedback import FeedbackService
+from gateway.privacy.service import ConsentService
 from gateway.service import SolutionService
-from partnergateway.v1 import feedback_service_pb2, order_service_pb2, solution_service_pb2
+from partnergateway.v1 import (
+    consent_service_pb2,
+    feedback_service_pb2,
+    order_service_pb2,
+    solution_service_pb2,
+)
 from tools import protogen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
         (solution_service_pb2.DESCRIPTOR.services_by_name["SolutionService"], SolutionService),
         (order_service_pb2.DESCRIPTOR.services_by_name["OrderService"], OrderService),
         (feedback_service_pb2.DESCRIPTOR.services_by_name["FeedbackService"], FeedbackService),
+        (consent_service_pb2.DESCRIPTOR.services_by_name["ConsentService"], ConsentService),
     ],
 )
 def test_every_rpc_has_a_handler_and_every_handler_an_rpc(descriptor: Any, servicer: type) -> None:

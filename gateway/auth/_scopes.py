@@ -11,6 +11,7 @@ __all__ = ["ALL_SCOPES", "EXEMPT_SERVICES", "RPC_SCOPES", "is_exempt", "scope_fo
 _SOLUTIONS = "/partnergateway.v1.SolutionService/"
 _ORDERS = "/partnergateway.v1.OrderService/"
 _FEEDBACK = "/partnergateway.v1.FeedbackService/"
+_CONSENTS = "/partnergateway.v1.ConsentService/"
 
 RPC_SCOPES: dict[str, str] = {
     f"{_SOLUTIONS}ComposeSolution": "solutions:compose",
@@ -23,6 +24,8 @@ RPC_SCOPES: dict[str, str] = {
     f"{_ORDERS}WatchOrder": "orders:read",
     f"{_FEEDBACK}SubmitFeedback": "feedback:write",
     f"{_FEEDBACK}GetKpiReport": "kpis:read",
+    f"{_CONSENTS}GetConsent": "consents:read",
+    f"{_CONSENTS}WithdrawConsent": "consents:write",
 }
 
 ALL_SCOPES: tuple[str, ...] = tuple(dict.fromkeys(RPC_SCOPES.values()))

@@ -60,6 +60,7 @@ def order_message(order: OrderRecord) -> order_pb2.Order:
         ),
         create_time=_timestamp(order.created_at),
         update_time=_timestamp(order.updated_at),
+        consent_id=order.consent_id,
     )
 
 

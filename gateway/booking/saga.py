@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,12 +25,17 @@ from adapters import AdapterError, PartnerAdapter, PartnerRejected
 from bundles import Recipe
 from gateway.booking._keys import idempotency_key
 from gateway.booking.notifier import OrderNotifier
-from gateway.booking.requote import requote, trip_of
+from gateway.booking.requote import requote
 from gateway.partners import PartnerDirectory
+from gateway.privacy import Disclosure, disclosure_record
 from gateway.storage import (
     FINAL_STATES,
+    AuditRecord,
+    AuditStore,
     ComponentRecord,
     ComponentState,
+    ConsentRecord,
+    ConsentStore,
     Lease,
     LeaseLostError,
     NewEvent,
@@ -46,12 +51,13 @@ from partnergateway.v1 import solution_pb2
 log = logging.getLogger(__name__)
 
 CANCEL_REQUESTED = "cancellation requested"
+CONSENT_WITHDRAWN = "the customer's consent no longer covers this partner"
 # Where the saga may stop: a crash-test hook (`PSG_CRASH_AT`), never set in production.
 CrashHook = Callable[[str], None]
 
 
-class BookingStore(_OrderStore, SolutionStore, Protocol):
-    """Both halves of the store the saga needs."""
+class BookingStore(_OrderStore, SolutionStore, ConsentStore, AuditStore, Protocol):
+    """What booking needs kept: orders, their solutions and consents, and the audit log."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +66,11 @@ class SagaSettings:
     """Budget of one partner call, retries included."""
     lease_ttl_s: float = 15.0
     """A replica that stops renewing for this long loses its sagas to another."""
+
+
+def _answered(sent: AuditRecord, outcome: str) -> AuditRecord:
+    """The partner's answer to a disclosure, recorded beside it (no data again)."""
+    return replace(sent, outcome=outcome, fields=(), values_hash="")
 
 
 def _unknown_outcome(exc: AdapterError) -> bool:
@@ -175,13 +186,9 @@ class SagaRunner:
         )
 
     async def _hold_all(self, order: OrderRecord, lease: Lease) -> OrderRecord:
-        solution = await self._solution(order)
-        travellers = [
-            {"age": t.age, "residence_region": t.residence_region}
-            for t in trip_of(solution).travellers
-        ]
+        consent = await self._store.get_consent(order.consent_id) if order.consent_id else None
         pending = [c for c in order.components if c.state == ComponentState.PENDING]
-        await asyncio.gather(*(self._hold(order.order_id, c, travellers, lease) for c in pending))
+        await asyncio.gather(*(self._hold(order, c, consent, lease) for c in pending))
         order = await self._reload(order.order_id)
         failed = [c for c in order.components if c.state == ComponentState.HOLD_FAILED]
         held = [c for c in order.components if c.state == ComponentState.HELD]
@@ -244,28 +251,90 @@ class SagaRunner:
     # -- one partner call each ---------------------------------------------------------------
 
     async def _hold(
-        self, order_id: str, c: ComponentRecord, travellers: list[dict[str, Any]], lease: Lease
+        self, order: OrderRecord, c: ComponentRecord, consent: ConsentRecord | None, lease: Lease
     ) -> None:
-        key = idempotency_key(order_id, c.kind, "hold")
+        key = idempotency_key(order.order_id, c.kind, "hold")
         adapter = self._adapter(c)
-        await self._step(lease, c, "hold", "started", key)
+        disclosure = Disclosure.from_json(c.disclosure) if c.disclosure else Disclosure(())
+        sent = self._hold_record(order, c, consent, disclosure)
+        if consent is None or not consent.covers(c.partner_id, adapter.kind):
+            # Withdrawn (or never given for this partner): nothing is sent, the data goes.
+            refused = replace(
+                c,
+                state=ComponentState.HOLD_FAILED,
+                detail=f"refused: {CONSENT_WITHDRAWN}",
+                disclosure=None,
+            )
+            await self._step(
+                lease,
+                refused,
+                "hold",
+                "failed",
+                key,
+                event="component_hold_failed",
+                audit=[replace(sent, outcome="consent_withdrawn", fields=(), values_hash="")],
+            )
+            return
+        # The audit record is committed before the data leaves, with the `started` step.
+        await self._step(lease, c, "hold", "started", key, audit=[sent])
         try:
             with self._observer.call(c.partner_id, adapter.kind, "hold", c.kind) as call:
                 try:
                     hold = await adapter.hold(
-                        c.offer_id, travellers, idempotency_key=key, deadline=self._deadline()
+                        c.offer_id,
+                        disclosure.travellers,
+                        idempotency_key=key,
+                        deadline=self._deadline(),
                     )
                 except AdapterError as exc:
                     call.outcome = exc.outcome
                     raise
         except AdapterError as exc:
             kind = "unknown" if _unknown_outcome(exc) else "refused"
-            failed = replace(c, state=ComponentState.HOLD_FAILED, detail=f"{kind}: {exc.message}")
-            await self._step(lease, failed, "hold", "failed", key, event="component_hold_failed")
+            failed = replace(
+                c,
+                state=ComponentState.HOLD_FAILED,
+                detail=f"{kind}: {exc.message}",
+                disclosure=None,
+            )
+            await self._step(
+                lease,
+                failed,
+                "hold",
+                "failed",
+                key,
+                event="component_hold_failed",
+                audit=[_answered(sent, kind)],
+            )
             return
         self._crash(f"after_call:hold:{c.kind}")
-        held = replace(c, state=ComponentState.HELD, hold_id=hold.hold_id, detail="")
-        await self._step(lease, held, "hold", "succeeded", key, event="component_held")
+        held = replace(
+            c, state=ComponentState.HELD, hold_id=hold.hold_id, detail="", disclosure=None
+        )
+        await self._step(
+            lease,
+            held,
+            "hold",
+            "succeeded",
+            key,
+            event="component_held",
+            audit=[_answered(sent, "held")],
+        )
+
+    @staticmethod
+    def _hold_record(
+        order: OrderRecord, c: ComponentRecord, consent: ConsentRecord | None, d: Disclosure
+    ) -> AuditRecord:
+        return disclosure_record(
+            actor="gateway",
+            action="partner:hold",
+            subject=f"{order.order_id}/{c.kind}",
+            recipient=c.partner_id,
+            consent=consent,
+            values=[dict(t) for t in d.travellers],
+            field_names=d.field_names,
+            outcome="sent",
+        )
 
     async def _confirm(self, order_id: str, c: ComponentRecord, lease: Lease) -> None:
         key = idempotency_key(order_id, c.kind, "confirm")
@@ -385,6 +454,7 @@ class SagaRunner:
         key: str,
         *,
         event: str | None = None,
+        audit: Sequence[AuditRecord] = (),
     ) -> None:
         self._crash(f"before_commit:{step}:{phase}:{c.kind}")
         events = [NewEvent(event, {"component": c.kind, "detail": c.detail})] if event else []
@@ -395,6 +465,7 @@ class SagaRunner:
                 component_kind=c.kind, step=step, phase=phase, idempotency_key=key, detail=c.detail
             ),
             events=events,
+            audit=audit,
         )
         self._crash(f"after_commit:{step}:{phase}:{c.kind}")
 
@@ -406,13 +477,19 @@ class SagaRunner:
         components: Any = (),
         step: SagaStep | None = None,
         events: list[NewEvent] | None = None,
+        audit: Sequence[AuditRecord] = (),
     ) -> OrderRecord:
         stamped = [
             NewEvent(e.type, {**e.payload, "state": state.value}) if state else e
             for e in events or []
         ]
         order = await self._store.save_progress(
-            lease, state=state, components=tuple(components), step=step, events=stamped
+            lease,
+            state=state,
+            components=tuple(components),
+            step=step,
+            events=stamped,
+            audit=audit,
         )
         if state in FINAL_STATES:
             self._metrics.bookings_final.add(1, {"state": state.value})

@@ -7,13 +7,15 @@ import base64
 import hashlib
 import logging
 import uuid
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import grpc
 
+from gateway.access import NotOwnerError, not_found
 from gateway.auth import caller_partner_id
 from gateway.booking.notifier import OrderNotifier
 from gateway.booking.render import event_message, order_message
@@ -22,15 +24,23 @@ from gateway.errors import (
     FieldViolation,
     GatewayError,
     InvalidRequestError,
-    NotFoundError,
     RequestIdReusedError,
 )
 from gateway.money import from_money, to_money
+from gateway.privacy import (
+    Disclosure,
+    booking_violations,
+    disclosure_for,
+    disclosure_record,
+)
 from gateway.storage import (
     FINAL_STATES,
+    AuditRecord,
     ComponentRecord,
     ComponentState,
+    ConsentRecord,
     NewEvent,
+    OrderEvent,
     OrderRecord,
     OrderState,
 )
@@ -46,16 +56,36 @@ WATCH_POLL_S = 0.5
 ANSWER_RESERVE_S = 0.2
 
 
+_SERVICE = "rpc:OrderService/"
+BOOK, GET, CANCEL, WATCH = (
+    f"{_SERVICE}{m}" for m in ("BookSolution", "GetOrder", "CancelOrder", "WatchOrder")
+)
+
+
 class OrderNotCancellableError(GatewayError):
     code = grpc.StatusCode.FAILED_PRECONDITION
     reason = "ORDER_NOT_CANCELLABLE"
 
 
+class ConsentMissingError(GatewayError):
+    """The solution's consent does not (or no longer) let the gateway send data."""
+
+    code = grpc.StatusCode.FAILED_PRECONDITION
+    reason = "CONSENT_REQUIRED"
+
+
 class OrderService(order_service_pb2_grpc.OrderServiceServicer):
-    def __init__(self, store: BookingStore, runner: SagaRunner, notifier: OrderNotifier) -> None:
+    def __init__(
+        self,
+        store: BookingStore,
+        runner: SagaRunner,
+        notifier: OrderNotifier,
+        partner_kinds: Mapping[str, str],
+    ) -> None:
         self._store = store
         self._runner = runner
         self._notifier = notifier
+        self._partner_kinds = dict(partner_kinds)
         self._sagas: dict[str, asyncio.Task[object]] = {}
 
     # -- sagas in the background --------------------------------------------------------------
@@ -100,33 +130,60 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
         body = await self._store.load_solution(request.solution_id)
         solution = solution_pb2.Solution.FromString(body) if body else None
         if solution is None or solution.entry.partner_id != request.partner_id:
-            raise NotFoundError(f"solution {request.solution_id!r} not found")
-        order = _new_order(request, solution)
-        stored, created = await self._store.create_order(
-            order,
-            (request.request_id, _hash(request)),
-            NewEvent("order_created", {"state": "pending"}),
-        )
-        if not created:
-            earlier = await self._store.find_order_request(request.partner_id, request.request_id)
-            if earlier is not None and earlier.request_hash != _hash(request):
-                raise RequestIdReusedError(
-                    f"request_id {request.request_id!r} was used before with other content"
-                )
-        saga = self.start_saga(stored.order_id)
+            await not_found(
+                self._store, BOOK, "solution", request.solution_id, exists=solution is not None
+            )
+        earlier = await self._store.find_order_request(request.partner_id, request.request_id)
+        if earlier is not None:  # a replay: the first order, whatever happened since
+            if earlier.request_hash != _hash(request):
+                raise _reused(request.request_id)
+            order_id = earlier.order_id
+        else:
+            order_id = await self._place(request, solution)
+        saga = self.start_saga(order_id)
         remaining = context.time_remaining()
         wait_s = None if remaining is None else max(0.0, remaining - ANSWER_RESERVE_S)
         # Answer with the final order if it comes in time, else with the order as it stands.
         await asyncio.wait({saga}, timeout=wait_s)
-        current = await self._store.get_order(stored.order_id)
+        current = await self._store.get_order(order_id)
         assert current is not None
         return order_service_pb2.BookSolutionResponse(order=order_message(current))
+
+    async def _place(
+        self, request: order_service_pb2.BookSolutionRequest, solution: solution_pb2.Solution
+    ) -> str:
+        """Stores the new order (with the personal data its holds will send, minimised per
+        partner) and its audit record in one transaction; returns its id."""
+        consent = (
+            await self._store.get_consent(solution.consent_id) if solution.consent_id else None
+        )
+        if consent is None:
+            raise ConsentMissingError(
+                "the solution was composed without the customer's consent: compose it again "
+                "with one"
+            )
+        if consent.withdrawn_at is not None:
+            raise ConsentMissingError(
+                f"the customer withdrew consent {consent.consent_id}", {"reason": "withdrawn"}
+            )
+        order = new_order(request, solution, self._partner_kinds, consent)
+        stored, created = await self._store.create_order(
+            order,
+            (request.request_id, _hash(request)),
+            NewEvent("order_created", {"state": "pending"}),
+            audit=[_placed_record(order, consent)],
+        )
+        if not created:  # a concurrent duplicate stored its order first
+            earlier = await self._store.find_order_request(request.partner_id, request.request_id)
+            if earlier is not None and earlier.request_hash != _hash(request):
+                raise _reused(request.request_id)
+        return stored.order_id
 
     async def GetOrder(
         self, request: order_service_pb2.GetOrderRequest, context: Ctx
     ) -> order_service_pb2.GetOrderResponse:
         request.partner_id = caller_partner_id(request.partner_id)
-        order = await self._owned(request.order_id, request.partner_id)
+        order = await self._visible(request.order_id, request.partner_id, GET)
         return order_service_pb2.GetOrderResponse(order=order_message(order))
 
     async def ListOrders(
@@ -157,7 +214,11 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
         self, request: order_service_pb2.CancelOrderRequest, context: Ctx
     ) -> order_service_pb2.CancelOrderResponse:
         request.partner_id = caller_partner_id(request.partner_id)
-        order = await self._owned(request.order_id, request.partner_id)
+        order = await self._visible(request.order_id, request.partner_id, CANCEL)
+        if order.owner != request.partner_id:
+            raise NotOwnerError(
+                f"only the partner that booked order {order.order_id} may cancel it"
+            )
         kinds = set(request.component_kinds) or {
             c.kind for c in order.components if c.state == ComponentState.CONFIRMED
         }
@@ -193,13 +254,17 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
         self, request: order_service_pb2.WatchOrderRequest, context: Ctx
     ) -> AsyncIterator[order_service_pb2.WatchOrderResponse]:
         request.partner_id = caller_partner_id(request.partner_id)
-        await self._owned(request.order_id, request.partner_id)
+        visible = await self._visible(request.order_id, request.partner_id, WATCH)
+        mine = {c.kind for c in visible.components}
+        participant = visible.owner != request.partner_id
         after = max(0, request.after_sequence)
         while True:
             events = await self._store.events(request.order_id, after, 100)
             for event in events:
                 after = event.seq
-                yield order_service_pb2.WatchOrderResponse(event=event_message(event))
+                shown = _event_for_participant(event, mine) if participant else event
+                if shown is not None:
+                    yield order_service_pb2.WatchOrderResponse(event=event_message(shown))
             if not events:
                 order = await self._store.get_order(request.order_id)
                 if order is not None and order.state in FINAL_STATES:
@@ -208,12 +273,17 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
 
     # -- helpers --------------------------------------------------------------------------------
 
-    async def _owned(self, order_id: str, partner_id: str) -> OrderRecord:
-        """The order if `partner_id` owns it; NOT_FOUND alike for missing and foreign ones."""
+    async def _visible(self, order_id: str, partner_id: str, action: str) -> OrderRecord:
+        """The order as `partner_id` may see it: whole to its owner; to a partner taking part,
+        only that partner's components (no solution, no consent). NOT_FOUND alike for missing
+        orders and orders the partner has no part in."""
         order = await self._store.get_order(order_id) if order_id else None
-        if order is None or order.owner != partner_id:
-            raise NotFoundError(f"order {order_id!r} not found")
-        return order
+        if order is not None and order.owner == partner_id:
+            return order
+        mine = tuple(c for c in order.components if c.partner_id == partner_id) if order else ()
+        if order is None or not mine:
+            await not_found(self._store, action, "order", order_id, exists=order is not None)
+        return replace(order, components=mine, solution_id="", consent_id="")
 
     async def _request_cancellation(
         self, order: OrderRecord, targets: list[ComponentRecord]
@@ -240,25 +310,55 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
         return current
 
 
-def _new_order(
-    request: order_service_pb2.BookSolutionRequest, solution: solution_pb2.Solution
+def _event_for_participant(event: OrderEvent, mine: set[str]) -> OrderEvent | None:
+    """What a partner taking part sees of an event: its own components' events, and the
+    order's own events without details (which may speak of other partners)."""
+    component = event.payload.get("component")
+    if component is not None:
+        return event if component in mine else None
+    return replace(event, payload={k: v for k, v in event.payload.items() if k != "detail"})
+
+
+def _reused(request_id: str) -> RequestIdReusedError:
+    return RequestIdReusedError(f"request_id {request_id!r} was used before with other content")
+
+
+def new_order(
+    request: order_service_pb2.BookSolutionRequest,
+    solution: solution_pb2.Solution,
+    partner_kinds: Mapping[str, str],
+    consent: ConsentRecord,
 ) -> OrderRecord:
+    v = Violations()
     accepted = set(request.accepted_components)
     known = {c.kind for c in solution.components}
     if accepted - known:
-        raise InvalidRequestError(
-            [
-                FieldViolation(
-                    "accepted_components",
-                    f"not in the solution: {', '.join(sorted(accepted - known))}",
-                )
-            ]
-        )
+        v.add("accepted_components", f"not in the solution: {', '.join(sorted(accepted - known))}")
+    chosen = [
+        c
+        for c in solution.components
+        if c.status == solution_pb2.COMPONENT_STATUS_OK and (not accepted or c.kind in accepted)
+    ]
+    if not chosen and not v:
+        v.add("accepted_components", "no bookable component accepted")
+    profiles = solution.trip.travellers
+    depart = solution.trip.depart_date
+    booking_violations(
+        v,
+        request.travellers,
+        profiles,
+        sorted({partner_kinds.get(c.offer.partner_id, "") for c in chosen}),
+        date(depart.year, depart.month, depart.day),
+    )
+    if v:
+        raise InvalidRequestError(v.items)
     components = []
     for c in solution.components:
         if c.status != solution_pb2.COMPONENT_STATUS_OK:
             continue
         price = c.offer.price
+        pending = c in chosen
+        kind = partner_kinds.get(c.offer.partner_id, "")
         components.append(
             ComponentRecord(
                 kind=c.kind,
@@ -267,14 +367,11 @@ def _new_order(
                 currency_code=price.total.currency_code,
                 base=str(from_money(price.base).normalize()),
                 tax=str(from_money(price.tax).normalize()),
-                state=ComponentState.PENDING
-                if not accepted or c.kind in accepted
-                else ComponentState.SKIPPED,
+                state=ComponentState.PENDING if pending else ComponentState.SKIPPED,
+                disclosure=disclosure_for(kind, request.travellers, profiles).to_json()
+                if pending
+                else None,
             )
-        )
-    if not any(c.state == ComponentState.PENDING for c in components):
-        raise InvalidRequestError(
-            [FieldViolation("accepted_components", "no bookable component accepted")]
         )
     now = datetime.now(UTC)
     return OrderRecord(
@@ -286,6 +383,22 @@ def _new_order(
         components=tuple(components),
         created_at=now,
         updated_at=now,
+        consent_id=consent.consent_id,
+    )
+
+
+def _placed_record(order: OrderRecord, consent: ConsentRecord) -> AuditRecord:
+    """The order placed: which personal data the gateway now keeps for its holds."""
+    kept = {c.kind: Disclosure.from_json(c.disclosure) for c in order.components if c.disclosure}
+    return disclosure_record(
+        actor=order.owner,
+        action=BOOK,
+        subject=order.order_id,
+        recipient="",
+        consent=consent,
+        values={kind: [dict(t) for t in d.travellers] for kind, d in kept.items()},
+        field_names=[f"{kind}.{name}" for kind, d in kept.items() for name in d.field_names],
+        outcome="created",
     )
 
 

@@ -6,11 +6,12 @@ Used by `demo` and `compose`, and by the tests to show that the four entries agr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+from google.protobuf import timestamp_pb2
 from google.type import date_pb2
 
-from partnergateway.v1 import entry_pb2, solution_service_pb2
+from partnergateway.v1 import consent_pb2, entry_pb2, order_service_pb2, solution_service_pb2
 
 ENTRY_KINDS = ("roaming", "flight", "insurance", "car")
 DEFAULT_ENTRY_PARTNERS = {
@@ -30,13 +31,23 @@ class Person:
     residence_region_code: str = "CN"
     home_airport: str = "PVG"
     phone_number: str = ""
+    passport_number: str = ""
+    driving_licence_number: str = ""
 
 
 def sample_family() -> tuple[Person, ...]:
     return (
-        Person("Wei", "Li", date(1988, 3, 14), driver=True, phone_number="+8613800138000"),
-        Person("Min", "Zhang", date(1990, 7, 2)),
-        Person("Xiaoyu", "Li", date(2017, 5, 20)),
+        Person(
+            "Wei",
+            "Li",
+            date(1988, 3, 14),
+            driver=True,
+            phone_number="+8613800138000",
+            passport_number="EA1234567",
+            driving_licence_number="310101198803140011",
+        ),
+        Person("Min", "Zhang", date(1990, 7, 2), passport_number="EB7654321"),
+        Person("Xiaoyu", "Li", date(2017, 5, 20), passport_number="EC2468013"),
     )
 
 
@@ -106,8 +117,10 @@ def entry_event(kind: str, plan: TripPlan, partner_id: str) -> entry_pb2.EntryEv
     return event
 
 
-def traveller_message(person: Person) -> entry_pb2.Traveller:
-    return entry_pb2.Traveller(
+def traveller_message(person: Person, *, documents: bool = False) -> entry_pb2.Traveller:
+    """The traveller as a request carries them; passport and licence numbers only when
+    `documents` (booking): composing does not need them, so it is not sent them."""
+    message = entry_pb2.Traveller(
         given_name=person.given_name,
         family_name=person.family_name,
         birth_date=_date(person.birth_date),
@@ -116,14 +129,72 @@ def traveller_message(person: Person) -> entry_pb2.Traveller:
         driver=person.driver,
         phone_number=person.phone_number,
     )
+    if documents:
+        message.passport_number = person.passport_number
+        message.driving_licence_number = person.driving_licence_number
+    return message
+
+
+# The partner kinds the travel-abroad solution asks, which the sample customer consents to.
+TRAVEL_PARTNER_KINDS = ("telecom", "airline", "insurer", "car_rental")
+NOTICE_VERSION = "2026-09"
+
+
+def full_consent(
+    kinds: tuple[str, ...] = TRAVEL_PARTNER_KINDS,
+    partner_ids: tuple[str, ...] = (),
+    purpose: str = "travel_abroad",
+) -> consent_pb2.Consent:
+    """The customer's consent as the entry partner collected it, today at midnight UTC (a
+    fixed instant, so a retried request carries the same content)."""
+    given = timestamp_pb2.Timestamp()
+    given.FromDatetime(datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0))
+    return consent_pb2.Consent(
+        purpose=purpose,
+        partner_kinds=kinds,
+        partner_ids=partner_ids,
+        give_time=given,
+        notice_version=NOTICE_VERSION,
+    )
+
+
+_DEFAULT_CONSENT = object()
 
 
 def compose_request(
-    kind: str, plan: TripPlan, partner_id: str | None = None, request_id: str = ""
+    kind: str,
+    plan: TripPlan,
+    partner_id: str | None = None,
+    request_id: str = "",
+    consent: consent_pb2.Consent | object | None = _DEFAULT_CONSENT,
 ) -> solution_service_pb2.ComposeSolutionRequest:
-    return solution_service_pb2.ComposeSolutionRequest(
+    """The request; by default with the customer's consent to every partner kind of the
+    trip (`consent=None`: without any)."""
+    request = solution_service_pb2.ComposeSolutionRequest(
         request_id=request_id,
         entry=entry_event(kind, plan, partner_id or DEFAULT_ENTRY_PARTNERS[kind]),
         travellers=[traveller_message(p) for p in plan.travellers],
         language_code="en",
+    )
+    if consent is _DEFAULT_CONSENT:
+        request.consent.CopyFrom(full_consent())
+    elif isinstance(consent, consent_pb2.Consent):
+        request.consent.CopyFrom(consent)
+    return request
+
+
+def book_request(
+    solution_id: str,
+    plan: TripPlan,
+    request_id: str,
+    partner_id: str = "",
+    **fields: object,
+) -> order_service_pb2.BookSolutionRequest:
+    """Booking a solution of `plan`, with the travellers' details the partners need."""
+    return order_service_pb2.BookSolutionRequest(
+        request_id=request_id,
+        solution_id=solution_id,
+        partner_id=partner_id,
+        travellers=[traveller_message(p, documents=True) for p in plan.travellers],
+        **fields,  # type: ignore[arg-type]
     )

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from rich.table import Table
 
 from gateway.cli.channels import ClientTls, open_channel
+from gateway.cli.journey import sample_family, traveller_message
 from gateway.cli.render import money_json, money_text, stdout_console
 from partnergateway.v1 import (
+    entry_pb2,
     order_pb2,
     order_service_pb2,
     order_service_pb2_grpc,
@@ -80,7 +83,10 @@ async def book(
     deadline_s: float,
     *,
     tls: ClientTls | None = None,
+    travellers: Sequence[entry_pb2.Traveller] | None = None,
 ) -> order_pb2.Order:
+    """Books `solution_id` with `travellers`' details (default: the sample family that
+    `compose` and `demo` plan the trip for)."""
     async with open_channel(target, tls) as channel:
         if partner is None:
             solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
@@ -89,14 +95,15 @@ async def book(
             )
             partner = found.solution.entry.partner_id
         stub = order_service_pb2_grpc.OrderServiceStub(channel)
-        response = await stub.BookSolution(
-            order_service_pb2.BookSolutionRequest(
-                request_id=request_id or f"cli-{uuid.uuid4().hex}",
-                solution_id=solution_id,
-                partner_id=partner,
-            ),
-            timeout=deadline_s,
+        request = order_service_pb2.BookSolutionRequest(
+            request_id=request_id or f"cli-{uuid.uuid4().hex}",
+            solution_id=solution_id,
+            partner_id=partner,
+            travellers=travellers
+            if travellers is not None
+            else [traveller_message(p, documents=True) for p in sample_family()],
         )
+        response = await stub.BookSolution(request, timeout=deadline_s)
     show_order(response.order, as_json)
     return response.order
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 
@@ -22,6 +24,24 @@ from partnergateway.v1 import solution_pb2
 
 Status = solution_pb2.ComponentStatus
 
+MayAsk = Callable[[str, str], bool]
+"""(partner id, partner kind) → whether the customer's consent lets the gateway ask it."""
+
+CONSENT_REQUIRED = "consent_required"
+
+
+def _ask_everyone(partner_id: str, partner_kind: str) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class QuoteDisclosure:
+    """What one quote request sent to one partner (for the audit log)."""
+
+    partner_id: str
+    component: str
+    params: Mapping[str, Any]
+
 
 class Composer:
     """Turns a trip and a recipe into a solution by asking the partners of every component."""
@@ -31,14 +51,24 @@ class Composer:
         self._observer = observer
 
     async def compose(
-        self, recipe: Recipe, trip: Trip, entry: solution_pb2.EntrySummary, deadline: float
+        self,
+        recipe: Recipe,
+        trip: Trip,
+        entry: solution_pb2.EntrySummary,
+        deadline: float,
+        *,
+        may_ask: MayAsk = _ask_everyone,
+        asked: list[QuoteDisclosure] | None = None,
     ) -> AsyncIterator[solution_pb2.Component | solution_pb2.Solution]:
         """Yields each component as soon as it is settled, then the complete solution.
 
-        Components are asked for concurrently; the solution lists them in recipe order.
+        Components are asked for concurrently; the solution lists them in recipe order. Only
+        partners `may_ask` allows are asked; a component none of whose partners may be asked
+        is CONSENT_REQUIRED. Every quote request sent is appended to `asked`.
         """
+        ask = _Asking(may_ask, asked if asked is not None else [])
         tasks = [
-            asyncio.create_task(self._indexed(index, spec, trip, recipe, deadline))
+            asyncio.create_task(self._indexed(index, spec, trip, recipe, deadline, ask))
             for index, spec in enumerate(recipe.components)
         ]
         settled: dict[int, solution_pb2.Component] = {}
@@ -54,12 +84,18 @@ class Composer:
         yield self._solution(recipe, trip, entry, [settled[i] for i in range(len(tasks))])
 
     async def _indexed(
-        self, index: int, spec: ComponentSpec, trip: Trip, recipe: Recipe, deadline: float
+        self,
+        index: int,
+        spec: ComponentSpec,
+        trip: Trip,
+        recipe: Recipe,
+        deadline: float,
+        ask: _Asking,
     ) -> tuple[int, solution_pb2.Component]:
-        return index, await self._component(spec, trip, recipe, deadline)
+        return index, await self._component(spec, trip, recipe, deadline, ask)
 
     async def _component(
-        self, spec: ComponentSpec, trip: Trip, recipe: Recipe, deadline: float
+        self, spec: ComponentSpec, trip: Trip, recipe: Recipe, deadline: float, ask: _Asking
     ) -> solution_pb2.Component:
         if not spec.applies(trip):
             return solution_pb2.Component(
@@ -74,22 +110,28 @@ class Composer:
                 status=Status.COMPONENT_STATUS_UNAVAILABLE,
                 reason=f"no {spec.partner_kind} partner is configured",
             )
+        allowed = [a for a in adapters if ask.may_ask(a.partner_id, a.kind)]
+        not_covered = [
+            PartnerAnswer(a.partner_id, CONSENT_REQUIRED, detail="not covered by the consent")
+            for a in adapters
+            if a not in allowed
+        ]
+        if not allowed:
+            return solution_pb2.Component(
+                kind=spec.kind,
+                status=Status.COMPONENT_STATUS_CONSENT_REQUIRED,
+                reason=f"the customer's consent covers no {spec.partner_kind} partner",
+                partners=_outcomes(not_covered),
+            )
         request = QuoteRequest(component=spec.kind, params=spec.derive(trip))
-        answers = await ask_partners(adapters, request, deadline, self._observer)
-        return self._settle(spec, recipe, answers)
+        ask.asked.extend(QuoteDisclosure(a.partner_id, spec.kind, request.params) for a in allowed)
+        answers = await ask_partners(allowed, request, deadline, self._observer)
+        return self._settle(spec, recipe, [*answers, *not_covered])
 
     def _settle(
         self, spec: ComponentSpec, recipe: Recipe, answers: list[PartnerAnswer]
     ) -> solution_pb2.Component:
-        outcomes = [
-            solution_pb2.PartnerOutcome(
-                partner_id=a.partner_id,
-                outcome=a.outcome,
-                offer_count=len(a.offers),
-                detail=a.detail,
-            )
-            for a in sorted(answers, key=lambda a: a.partner_id)
-        ]
+        outcomes = _outcomes(answers)
         ranked = order_offers([o for a in answers for o in a.offers], recipe.selection)
         if not ranked:
             reason = "; ".join(f"{a.partner_id}: {a.outcome}" for a in answers)
@@ -135,3 +177,18 @@ class Composer:
             solution.expire_time.CopyFrom(earliest.expire_time)
         solution.fingerprint = fingerprint(solution)
         return solution
+
+
+@dataclass(frozen=True)
+class _Asking:
+    may_ask: MayAsk
+    asked: list[QuoteDisclosure]
+
+
+def _outcomes(answers: list[PartnerAnswer]) -> list[solution_pb2.PartnerOutcome]:
+    return [
+        solution_pb2.PartnerOutcome(
+            partner_id=a.partner_id, outcome=a.outcome, offer_count=len(a.offers), detail=a.detail
+        )
+        for a in sorted(answers, key=lambda a: a.partner_id)
+    ]

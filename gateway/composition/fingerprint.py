@@ -18,7 +18,14 @@ from partnergateway.v1 import solution_pb2
 def fingerprint(solution: solution_pb2.Solution) -> str:
     canonical = solution_pb2.Solution()
     canonical.CopyFrom(solution)
-    for name in ("solution_id", "fingerprint", "entry", "create_time", "expire_time"):
+    for name in (
+        "solution_id",
+        "fingerprint",
+        "entry",
+        "create_time",
+        "expire_time",
+        "consent_id",
+    ):
         canonical.ClearField(name)
     for component in canonical.components:
         component.ClearField("reason")

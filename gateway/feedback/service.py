@@ -9,10 +9,11 @@ from typing import Any, Protocol
 
 import grpc
 
+from gateway.access import not_found
 from gateway.auth import caller_partner_id
-from gateway.errors import InvalidRequestError, NotFoundError, RequestIdReusedError
+from gateway.errors import InvalidRequestError, RequestIdReusedError
 from gateway.feedback.render import feedback_message, kpi_row_message
-from gateway.storage import FeedbackRecord, FeedbackStore, OrderStore, SolutionStore
+from gateway.storage import AuditStore, FeedbackRecord, FeedbackStore, OrderStore, SolutionStore
 from gateway.telemetry import Telemetry
 from gateway.validation import Violations
 from partnergateway.v1 import feedback_service_pb2, feedback_service_pb2_grpc, solution_pb2
@@ -21,10 +22,11 @@ Ctx = grpc.aio.ServicerContext[Any, Any]
 MIN_SCORE, MAX_SCORE = 0, 10
 MAX_COMMENT_LENGTH = 2000
 MAX_RECIPE_LENGTH = 200
+SUBMIT = "rpc:FeedbackService/SubmitFeedback"
 
 
-class FeedbackServiceStore(FeedbackStore, SolutionStore, OrderStore, Protocol):
-    """Feedback, and the solutions and orders it is about (to check who owns them)."""
+class FeedbackServiceStore(FeedbackStore, SolutionStore, OrderStore, AuditStore, Protocol):
+    """Feedback, the solutions and orders it is about (to check who owns them), the audit."""
 
 
 class FeedbackService(feedback_service_pb2_grpc.FeedbackServiceServicer):
@@ -98,12 +100,16 @@ class FeedbackService(feedback_service_pb2_grpc.FeedbackServiceServicer):
         if request.WhichOneof("subject") == "order_id":
             order = await self._store.get_order(request.order_id)
             if order is None or order.owner != request.partner_id:
-                raise NotFoundError(f"order {request.order_id!r} not found")
+                await not_found(
+                    self._store, SUBMIT, "order", request.order_id, exists=order is not None
+                )
             return order.solution_id, order.order_id
         body = await self._store.load_solution(request.solution_id)
         solution = solution_pb2.Solution.FromString(body) if body else None
         if solution is None or solution.entry.partner_id != request.partner_id:
-            raise NotFoundError(f"solution {request.solution_id!r} not found")
+            await not_found(
+                self._store, SUBMIT, "solution", request.solution_id, exists=solution is not None
+            )
         return request.solution_id, None
 
 

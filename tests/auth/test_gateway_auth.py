@@ -14,9 +14,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from joserfc.jwk import ECKey
 
 from gateway.auth import RPC_SCOPES, is_exempt
-from gateway.cli.journey import TripPlan, compose_request
+from gateway.cli.journey import TripPlan, book_request, compose_request
 from gateway.runtime import RunningGateway
 from partnergateway.v1 import (
+    consent_service_pb2,
     feedback_service_pb2,
     feedback_service_pb2_grpc,
     order_service_pb2,
@@ -217,7 +218,7 @@ async def test_book_and_read_an_order_with_tokens(
     )
     solution_id = composed.solution.solution_id
     booked = await orders(auth_channel).BookSolution(
-        order_service_pb2.BookSolutionRequest(request_id="auth-book-1", solution_id=solution_id),
+        book_request(solution_id, TripPlan.sample(TODAY), "auth-book-1"),
         timeout=30,
         metadata=bearer(token),
     )
@@ -257,7 +258,12 @@ async def test_health_and_reflection_need_no_token(auth_channel: grpc.aio.Channe
 def test_every_rpc_of_the_contract_has_a_scope() -> None:
     methods = {
         f"/{service.full_name}/{method.name}"
-        for module in (solution_service_pb2, order_service_pb2, feedback_service_pb2)
+        for module in (
+            solution_service_pb2,
+            order_service_pb2,
+            feedback_service_pb2,
+            consent_service_pb2,
+        )
         for service in module.DESCRIPTOR.services_by_name.values()
         for method in service.methods
     }

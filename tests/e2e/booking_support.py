@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import grpc
 
-from gateway.cli.journey import TripPlan, compose_request
+from gateway.cli.journey import TripPlan, book_request, compose_request
 from partnergateway.v1 import (
     order_pb2,
     order_service_pb2,
@@ -40,11 +40,8 @@ async def book(
     channel: grpc.aio.Channel, solution: solution_pb2.Solution, request_id: str, **fields: object
 ) -> order_pb2.Order:
     stub = order_service_pb2_grpc.OrderServiceStub(channel)
-    request = order_service_pb2.BookSolutionRequest(
-        request_id=request_id,
-        solution_id=solution.solution_id,
-        partner_id=solution.entry.partner_id,
-        **fields,  # type: ignore[arg-type]
+    request = book_request(
+        solution.solution_id, PLAN, request_id, solution.entry.partner_id, **fields
     )
     response = await stub.BookSolution(request, timeout=30)
     order: order_pb2.Order = response.order

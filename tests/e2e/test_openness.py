@@ -11,7 +11,7 @@ from typing import Any
 import grpc
 
 from bundles import RECIPES_DIR
-from gateway.cli.journey import TripPlan, compose_request
+from gateway.cli.journey import TRAVEL_PARTNER_KINDS, TripPlan, compose_request, full_consent
 from gateway.runtime import running_gateway
 from gateway.settings import GatewaySettings, PartnerSettings
 from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
@@ -99,7 +99,12 @@ async def test_a_hotel_kind_needs_no_gateway_change(
         ):
             stub: Stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
             plan = TripPlan.sample(datetime.now(UTC).date())
-            response = await stub.ComposeSolution(compose_request("flight", plan), timeout=10)
+            response = await stub.ComposeSolution(
+                compose_request(
+                    "flight", plan, consent=full_consent(kinds=(*TRAVEL_PARTNER_KINDS, "hotel"))
+                ),
+                timeout=10,
+            )
 
     solution = response.solution
     assert solution.recipe == "travel_abroad@2"

@@ -4,50 +4,33 @@ the leases make each saga run exactly once."""
 from __future__ import annotations
 
 import asyncio
-import uuid
-from datetime import UTC, datetime
 from decimal import Decimal
 
 import grpc
 
-from gateway.money import from_money
-from gateway.runtime import running_gateway
+from gateway.booking.service import new_order
+from gateway.cli.journey import book_request
+from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings, StorageSettings
 from gateway.storage import (
     FINAL_STATES,
-    ComponentRecord,
+    ConsentRecord,
     NewEvent,
     OrderRecord,
     OrderState,
     PostgresStore,
 )
 from partnergateway.v1 import solution_pb2
-from tests.e2e.booking_support import calls, compose_solution
+from tests.e2e.booking_support import PLAN, calls, compose_solution
 from tests.support import SandboxControl, Stub
 
 
-def pending_order(solution: solution_pb2.Solution) -> OrderRecord:
-    now = datetime.now(UTC)
-    return OrderRecord(
-        order_id=f"ord_{uuid.uuid4().hex}",
-        owner=solution.entry.partner_id,
-        solution_id=solution.solution_id,
-        state=OrderState.PENDING,
-        accept_partial=False,
-        components=tuple(
-            ComponentRecord(
-                kind=c.kind,
-                partner_id=c.offer.partner_id,
-                offer_id=c.offer.offer_id,
-                currency_code=c.offer.price.total.currency_code,
-                base=str(from_money(c.offer.price.base)),
-                tax=str(from_money(c.offer.price.tax)),
-            )
-            for c in solution.components
-        ),
-        created_at=now,
-        updated_at=now,
-    )
+def pending_order(
+    solution: solution_pb2.Solution, consent: ConsentRecord, kinds: dict[str, str]
+) -> OrderRecord:
+    """The order BookSolution would store for `solution` (saga not started)."""
+    request = book_request(solution.solution_id, PLAN, "replica", solution.entry.partner_id)
+    return new_order(request, solution, kinds, consent)
 
 
 async def all_final(store: PostgresStore, orders: list[OrderRecord]) -> bool:
@@ -57,6 +40,7 @@ async def all_final(store: PostgresStore, orders: list[OrderRecord]) -> bool:
 
 async def test_two_replicas_recovering_at_once_run_each_saga_once(
     gateway_settings: GatewaySettings,
+    gateway: RunningGateway,
     channel: grpc.aio.Channel,
     control: SandboxControl,
     stub: Stub,
@@ -75,8 +59,13 @@ async def test_two_replicas_recovering_at_once_run_each_saga_once(
             solution.SerializeToString(),
             None,
         )
+        consent = await gateway.store.get_consent(solution.consent_id)
+        assert consent is not None
+        await store.save_consent(consent)
         order, _ = await store.create_order(
-            pending_order(solution), None, NewEvent("order_created")
+            pending_order(solution, consent, gateway.directory.kinds),
+            None,
+            NewEvent("order_created"),
         )
         orders.append(order)
 

@@ -9,6 +9,8 @@ import json
 import logging
 import socket
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from gateway.cli.journey import compose_request
+from gateway.cli.journey import Person, book_request, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings
@@ -32,7 +34,7 @@ from gateway.telemetry import (
 from partnergateway.v1 import (
     feedback_service_pb2,
     feedback_service_pb2_grpc,
-    order_service_pb2,
+    order_pb2,
     order_service_pb2_grpc,
     solution_service_pb2_grpc,
 )
@@ -207,9 +209,7 @@ async def test_metrics_count_exactly_what_happened(
             await solutions.ComposeSolution(bad, timeout=10)
         orders = order_service_pb2_grpc.OrderServiceStub(channel)
         await orders.BookSolution(
-            order_service_pb2.BookSolutionRequest(
-                request_id="m-1", solution_id=composed[0].solution_id, partner_id="telecom-cn"
-            ),
+            book_request(composed[0].solution_id, PLAN, "m-1", "telecom-cn"),
             timeout=30,
         )
         feedback = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
@@ -297,6 +297,91 @@ async def test_log_lines_are_json_with_trace_ids_and_no_personal_data(
             assert secret not in everything
         if person.phone_number:
             assert person.phone_number not in everything
+
+
+async def test_no_personal_data_in_logs_spans_or_errors(
+    traced: tuple[RunningGateway, Telemetry, Receiver, InMemoryMetricReader],
+) -> None:
+    """A whole journey with personal data — compose, book, a refused booking — and then
+    everything the gateway logged, every span exported and every error answer is scanned for
+    the travellers' names, birth dates, passport, licence and phone numbers."""
+    gateway, telemetry, collected, _ = traced
+    # Values that cannot turn up by chance in ids, paths or messages.
+    plan = replace(
+        PLAN,
+        travellers=(
+            Person(
+                "Zephyrine",
+                "Quasthoff",
+                date(1979, 11, 23),
+                driver=True,
+                phone_number="+8613912345678",
+                passport_number="QZ9081726",
+                driving_licence_number="LIC55501234",
+            ),
+            Person("Ottilie", "Brandvold", date(1983, 6, 9), passport_number="QZ1122334"),
+        ),
+    )
+    lines: list[str] = []
+
+    class Capture(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(self.format(record))
+
+    handler = Capture()
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    errors: list[str] = []
+    try:
+        async with grpc.aio.insecure_channel(gateway.target) as channel:
+            solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
+            orders = order_service_pb2_grpc.OrderServiceStub(channel)
+            solution = (
+                await solutions.ComposeSolution(compose_request("roaming", plan), timeout=10)
+            ).solution
+            bad = book_request(solution.solution_id, plan, "scan-bad", "telecom-cn")
+            bad.travellers[0].passport_number = "lower-case-" + plan.travellers[0].given_name
+            bad.travellers[1].birth_date.day = 31
+            bad.travellers[1].birth_date.month = 2
+            try:
+                await orders.BookSolution(bad, timeout=10)
+            except grpc.aio.AioRpcError as exc:
+                errors.append(f"{exc.details()} {exc.trailing_metadata()}")
+            booked = await orders.BookSolution(
+                book_request(solution.solution_id, plan, "scan-1", "telecom-cn"), timeout=30
+            )
+            assert booked.order.state == order_pb2.ORDER_STATE_CONFIRMED
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous)
+    await asyncio.to_thread(telemetry.tracer_provider.force_flush)  # type: ignore[attr-defined]
+    assert errors, "the bad booking was not refused"
+    assert collected.spans
+    captured = {
+        "logs": "\n".join(lines),
+        "spans": json.dumps(
+            [
+                {**s, "attributes": {k: str(v) for k, v in s["attributes"].items()}}
+                for s in collected.spans
+            ]
+        ),
+        "errors": "\n".join(errors),
+    }
+    for person in plan.travellers:
+        secrets = (
+            person.given_name,
+            person.family_name,
+            person.birth_date.isoformat(),
+            person.passport_number,
+            person.driving_licence_number,
+            person.phone_number,
+        )
+        for where, text in captured.items():
+            leaked = [s for s in secrets if s and s in text]
+            assert not leaked, f"{leaked} in {where}"
 
 
 def test_prometheus_scrape_endpoint_serves_the_gateway_metrics(tmp_path: Path) -> None:
