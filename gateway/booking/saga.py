@@ -154,6 +154,29 @@ class SagaRunner:
         return await step(order, lease)
 
     async def _start(self, order: OrderRecord, lease: Lease) -> OrderRecord:
+        consent = await self._store.get_consent(order.consent_id) if order.consent_id else None
+        if consent is None or consent.withdrawn_at is not None:
+            # Not even a re-quote goes out; the personal data kept for the holds goes.
+            erased = [
+                replace(c, detail=CONSENT_WITHDRAWN, disclosure=None)
+                for c in order.components
+                if c.state == ComponentState.PENDING
+            ]
+            return await self._save(
+                lease,
+                state=OrderState.FAILED,
+                components=erased,
+                events=[NewEvent("order_failed", {"detail": CONSENT_WITHDRAWN})],
+                audit=[
+                    AuditRecord(
+                        actor="gateway",
+                        action="booking:start",
+                        subject=order.order_id,
+                        outcome="consent_withdrawn",
+                        consent_id=order.consent_id,
+                    )
+                ],
+            )
         solution = await self._solution(order)
         components = order.components
         if solution.HasField("expire_time") and solution.expire_time.ToDatetime(

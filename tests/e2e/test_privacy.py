@@ -4,6 +4,7 @@ sandbox partners, whose ledgers show exactly what each company received."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from gateway.booking.service import new_order
 from gateway.cli.journey import book_request, compose_request, full_consent
 from gateway.privacy import HOLD_FIELDS
 from gateway.runtime import RunningGateway
-from gateway.storage import NewEvent
+from gateway.storage import NewEvent, OrderState
 from partnergateway.v1 import (
     consent_service_pb2,
     consent_service_pb2_grpc,
@@ -172,11 +173,17 @@ async def test_after_withdrawal_nothing_more_is_sent(
         assert await control.ledger(partner_id) == []
 
 
+@pytest.mark.parametrize("state", [OrderState.PENDING, OrderState.HOLDING])
 async def test_withdrawal_during_a_booking_stops_the_holds_not_yet_sent(
-    stub: Stub, channel: grpc.aio.Channel, control: SandboxControl, gateway: RunningGateway
+    stub: Stub,
+    channel: grpc.aio.Channel,
+    control: SandboxControl,
+    gateway: RunningGateway,
+    state: OrderState,
 ) -> None:
-    """The order is stored, then consent is withdrawn before its saga runs: no hold leaves,
-    and the order fails with every component saying why."""
+    """The order is stored (not started, or about to send its holds), then consent is
+    withdrawn before its saga goes on: no hold leaves, the order fails with every component
+    saying why, the kept data is erased, and the audit log says so."""
     solution = await _compose(channel)
     consent = await gateway.store.get_consent(solution.consent_id)
     assert consent is not None
@@ -186,7 +193,10 @@ async def test_withdrawal_during_a_booking_stops_the_holds_not_yet_sent(
         gateway.directory.kinds,
         consent,
     )
-    stored, created = await gateway.store.create_order(order, None, NewEvent("order_created"))
+    start = await last_seq(gateway.store)
+    stored, created = await gateway.store.create_order(
+        replace(order, state=state), None, NewEvent("order_created")
+    )
     assert created
     await gateway.store.withdraw_consent(consent.consent_id, datetime.now(UTC))
     await control.clear_ledgers()
@@ -199,6 +209,9 @@ async def test_withdrawal_during_a_booking_stops_the_holds_not_yet_sent(
     current = await gateway.store.get_order(stored.order_id)
     assert current is not None
     assert all(c.disclosure is None for c in current.components)  # the data is gone
+    outcomes = [e.record.outcome for e in await gateway.store.audit_entries(start, 1000)]
+    assert "consent_withdrawn" in outcomes
+    assert "sent" not in outcomes
 
 
 async def test_a_booking_must_name_the_composed_travellers_with_what_partners_need(
