@@ -1,6 +1,8 @@
 """Fuzzing the gateway through real gRPC: whatever the request holds — strings long or short,
 ASCII or not, impossible dates, any entry kind, any number of travellers — the answer is never
-INTERNAL or UNKNOWN, and the gateway stays healthy."""
+INTERNAL or UNKNOWN, and the gateway stays healthy. Each call carries the token of the
+partner it names, when that partner can get one, so random requests get as far as a
+partner's own would."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.cli.credentials import PartnerTokens
 from gateway.cli.journey import ENTRY_KINDS, TripPlan, compose_request
 from gateway.errors import ERROR_DOMAIN
 from gateway.validation import MAX_NAME_LENGTH
@@ -25,11 +28,12 @@ from partnergateway.v1 import (
     order_service_pb2_grpc,
     solution_service_pb2,
 )
-from tests.support import Stub, error_info
+from tests.support import DEFAULT_PARTNER, Stub, bearer, error_info
 
 TODAY = datetime.now(UTC).date()
 PLAN = TripPlan.sample(TODAY)
 FORBIDDEN = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+Metadata = tuple[tuple[str, str], ...]
 FUZZ = settings(
     max_examples=50,
     deadline=None,
@@ -246,6 +250,16 @@ def assert_answered(error: grpc.aio.AioRpcError) -> None:
     assert error_info(status).domain == ERROR_DOMAIN
 
 
+async def caller_token(tokens: PartnerTokens, request: message.Message) -> Metadata:
+    """What the call carries: none of its own when the partner the request names can get a
+    token (the channel adds it), else `DEFAULT_PARTNER`'s, which the gateway must refuse
+    like any impostor's (for most random names, it does)."""
+    partner = tokens.acting_partner(request)
+    if partner is not None and tokens.can_act_as(partner):
+        return ()
+    return bearer(await tokens.token(DEFAULT_PARTNER))
+
+
 async def assert_healthy(channel: grpc.aio.Channel) -> None:
     health = health_pb2_grpc.HealthStub(channel)
     response = await health.Check(health_pb2.HealthCheckRequest(), timeout=5)
@@ -255,10 +269,15 @@ async def assert_healthy(channel: grpc.aio.Channel) -> None:
 @FUZZ
 @given(request=compose_requests)
 async def test_compose_never_fails_internally(
-    stub: Stub, channel: grpc.aio.Channel, request: solution_service_pb2.ComposeSolutionRequest
+    stub: Stub,
+    channel: grpc.aio.Channel,
+    tokens: PartnerTokens,
+    request: solution_service_pb2.ComposeSolutionRequest,
 ) -> None:
     try:
-        await stub.ComposeSolution(request, timeout=10)
+        await stub.ComposeSolution(
+            request, timeout=10, metadata=await caller_token(tokens, request)
+        )
     except grpc.aio.AioRpcError as exc:
         assert_answered(exc)
     await assert_healthy(channel)
@@ -267,7 +286,7 @@ async def test_compose_never_fails_internally(
 @FUZZ
 @given(call=id_requests())
 async def test_id_taking_rpcs_never_fail_internally(
-    stub: Stub, channel: grpc.aio.Channel, call: tuple[str, message.Message]
+    stub: Stub, channel: grpc.aio.Channel, tokens: PartnerTokens, call: tuple[str, message.Message]
 ) -> None:
     method, request = call
     orders = order_service_pb2_grpc.OrderServiceStub(channel)
@@ -282,7 +301,8 @@ async def test_id_taking_rpcs_never_fail_internally(
         "GetKpiReport": feedback.GetKpiReport,
     }[method]
     try:
-        await target(request, timeout=10)  # type: ignore[operator]
+        metadata = await caller_token(tokens, request)
+        await target(request, timeout=10, metadata=metadata)  # type: ignore[operator]
     except grpc.aio.AioRpcError as exc:
         assert_answered(exc)
     await assert_healthy(channel)
