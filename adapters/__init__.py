@@ -3,6 +3,7 @@
 Knows nothing of the gateway. Every failure surfaces as an `AdapterError`.
 """
 
+from adapters._currencies import ISO_4217_CODES, check_currency_code, is_currency_code
 from adapters._errors import (
     AdapterError,
     PartnerAuthError,
@@ -34,6 +35,7 @@ from adapters._registry import (
 
 __all__ = [
     "BUILTIN_ADAPTERS",
+    "ISO_4217_CODES",
     "AdapterError",
     "AdapterFactory",
     "Cancellation",
@@ -55,7 +57,9 @@ __all__ = [
     "ReferenceAdapter",
     "RetryPolicy",
     "UnknownAdapterError",
+    "check_currency_code",
     "create_adapter",
+    "is_currency_code",
     "parse_offers",
     "resolve_factory",
     "stringify",

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx2
 
+from adapters._currencies import check_currency_code
 from adapters._errors import AdapterError, PartnerProtocolError
 from adapters._http import PartnerHttpClient
 from adapters._model import (
@@ -154,9 +155,8 @@ def _parse_offer(
 
 
 def _price(raw: Mapping[str, Any]) -> Price:
-    currency = str(raw["currency_code"])
-    if len(currency) != 3 or not currency.isalpha() or not currency.isupper():
-        raise ValueError(f"bad currency code {currency!r}")
+    # A made-up currency would be summed into totals of its own and shown to customers.
+    currency = check_currency_code(raw["currency_code"])
     base, tax = Decimal(str(raw["base"])), Decimal(str(raw["tax"]))
     if not (base.is_finite() and tax.is_finite()) or base < 0 or tax < 0:
         raise ValueError("price must be finite and not negative")

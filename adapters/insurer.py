@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from adapters._currencies import check_currency_code
 from adapters._interface import PartnerAdapter
 from adapters._model import PartnerConfig
 from adapters._reference import KindProtocol, ReferenceAdapter, stringify
@@ -23,7 +24,10 @@ def quote_body(params: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def attributes(details: Mapping[str, Any]) -> dict[str, str]:
-    return stringify(details, ("plan", "medical_cover", "cover_currency", "insured", "days"))
+    shown = stringify(details, ("plan", "medical_cover", "cover_currency", "insured", "days"))
+    if "cover_currency" in shown:  # customers read the cover in it: a real currency, too
+        check_currency_code(shown["cover_currency"], "cover_currency")
+    return shown
 
 
 PROTOCOL = KindProtocol(kind="insurer", quote_body=quote_body, attributes=attributes)

@@ -4,7 +4,8 @@ partners at their default latencies, on SQLite and on PostgreSQL, in one run.
     .venv/bin/python -m bench.bookings [--orders 64] [--concurrency 16] [--dsn postgresql://...]
 
 Each booking is a saga of four holds and four confirmations, each of which is written to the
-store before and after the partner call. Solutions are composed first (not timed).
+store before and after the partner call. Solutions are composed first (not timed). Calls
+carry the entry partner's token from the gateway's own issuer, as by default.
 """
 
 from __future__ import annotations
@@ -18,14 +19,21 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import grpc
 import psycopg
 from psycopg import sql
 
+from gateway.cli.channels import open_channel
+from gateway.cli.credentials import PartnerTokens
 from gateway.cli.journey import TripPlan, book_request, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.runtime import running_gateway
-from gateway.settings import GatewaySettings, RateLimitSettings, StorageSettings
+from gateway.settings import (
+    AuthSettings,
+    GatewaySettings,
+    RateLimitSettings,
+    StorageSettings,
+    TokenIssuerSettings,
+)
 from partnergateway.v1 import (
     order_pb2,
     order_service_pb2_grpc,
@@ -37,9 +45,12 @@ from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
 async def measure(
     cluster: SandboxCluster, settings: GatewaySettings, orders: int, concurrency: int
 ) -> dict[str, float]:
+    linked = link_to_sandbox(settings, cluster)  # the sandbox partners: issuer clients too
     async with (
-        running_gateway(link_to_sandbox(settings, cluster), "127.0.0.1:0") as gateway,
-        grpc.aio.insecure_channel(gateway.target) as channel,
+        running_gateway(linked, "127.0.0.1:0") as gateway,
+        open_channel(
+            gateway.target, tokens=PartnerTokens.from_settings(linked, gateway.issuer_url)
+        ) as channel,
     ):
         solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
         booking = order_service_pb2_grpc.OrderServiceStub(channel)
@@ -82,7 +93,9 @@ async def main(orders: int, concurrency: int, dsn: str | None) -> None:
         with tempfile.TemporaryDirectory(prefix="psg-bench-") as state:
             # One entry partner books every order: the per-partner rate limit is off.
             base = GatewaySettings(
-                state_dir=Path(state), rate_limits=RateLimitSettings(requests_per_s=0)
+                state_dir=Path(state),
+                rate_limits=RateLimitSettings(requests_per_s=0),
+                auth=AuthSettings(issuer=TokenIssuerSettings(address="127.0.0.1:0")),
             )
             results["sqlite"] = await measure(cluster, base, orders, concurrency)
             if dsn:

@@ -87,11 +87,19 @@ def free_port() -> int:
         return port
 
 
-def gateway_config(stubs: Stubs, state_dir: Path, max_connections: int) -> dict[str, Any]:
+# The partner the load generator composes as, and its client secret at the gateway's issuer.
+ENTRY_PARTNER = "telecom-cn"
+ENTRY_SECRET = "bench-client-secret"
+
+
+def gateway_config(
+    stubs: Stubs, state_dir: Path, max_connections: int, issuer_address: str
+) -> dict[str, Any]:
     """Default settings but for the partners' addresses and the per-partner limits: the
     connection pool and the bulkhead admit `max_connections` calls, so that 1,000
     compositions really wait at the partners together (the default bulkhead, 100 calls,
-    would refuse most of them at once)."""
+    would refuse most of them at once). Authentication is on, as by default: the gateway's
+    own issuer, on `issuer_address`, knows the entry partner, and every call is checked."""
     fixtures = load_fixtures()["partners"]
     return {
         "state_dir": str(state_dir),
@@ -99,6 +107,14 @@ def gateway_config(stubs: Stubs, state_dir: Path, max_connections: int) -> dict[
         "resilience": {"bulkhead": {"max_concurrent": max_connections}},
         # One entry partner sends every composition: the per-partner rate limit is off.
         "rate_limits": {"requests_per_s": 0},
+        "auth": {
+            "issuer": {
+                "address": issuer_address,
+                # The client fetches one token for a whole run: make it outlast the longest.
+                "token_ttl_s": 3600,
+                "clients": [{"client_id": ENTRY_PARTNER, "client_secret": ENTRY_SECRET}],
+            }
+        },
         "partners": [
             {
                 "id": pid,
@@ -120,6 +136,8 @@ class Gateway:
     pid: int
     target: str
     log: Path
+    issuer_url: str
+    """The token issuer the gateway process runs (`auth.issuer`)."""
 
 
 @asynccontextmanager
@@ -137,8 +155,11 @@ async def running_gateway_process(
     `environment` is added to this process's (less every `PSG_*` and `OTEL_*` variable, so a
     developer's own settings do not leak in)."""
     config = workdir / f"{name}.yaml"
+    issuer_address = f"127.0.0.1:{free_port()}"
     config.write_text(
-        yaml.safe_dump(gateway_config(stubs, workdir / f"{name}-state", max_connections))
+        yaml.safe_dump(
+            gateway_config(stubs, workdir / f"{name}-state", max_connections, issuer_address)
+        )
     )
     log = workdir / f"{name}.log"
     target = f"127.0.0.1:{free_port()}"
@@ -160,7 +181,7 @@ async def running_gateway_process(
         )
     try:
         await _wait_serving(target, process, log)
-        yield Gateway(process.pid, target, log)
+        yield Gateway(process.pid, target, log, f"http://{issuer_address}")
     finally:
         await _stop(process)
 

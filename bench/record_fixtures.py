@@ -18,13 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import grpc
 import httpx2
 
+from gateway.cli.channels import open_channel
+from gateway.cli.credentials import PartnerTokens
 from gateway.cli.journey import TripPlan, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.runtime import running_gateway
-from gateway.settings import GatewaySettings
+from gateway.settings import AuthSettings, GatewaySettings, TokenIssuerSettings
 from partnergateway.v1 import solution_service_pb2_grpc
 from sandbox import DEFAULT_PARTNERS, GATEWAY_CLIENT_ID, start_sandbox
 
@@ -36,10 +37,16 @@ async def record() -> dict[str, Any]:
     token_example: dict[str, Any] = {}
     async with await start_sandbox(DEFAULT_PARTNERS) as cluster:
         with tempfile.TemporaryDirectory(prefix="psg-fixtures-") as state:
-            settings = link_to_sandbox(GatewaySettings(state_dir=Path(state)), cluster)
+            base = GatewaySettings(
+                state_dir=Path(state),
+                auth=AuthSettings(issuer=TokenIssuerSettings(address="127.0.0.1:0")),
+            )
+            settings = link_to_sandbox(base, cluster)  # the sandbox partners: issuer clients
             async with (
                 running_gateway(settings, "127.0.0.1:0") as gateway,
-                grpc.aio.insecure_channel(gateway.target) as channel,
+                open_channel(
+                    gateway.target, tokens=PartnerTokens.from_settings(settings, gateway.issuer_url)
+                ) as channel,
             ):
                 stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
                 plan = TripPlan.sample(datetime.now(UTC).date())

@@ -20,9 +20,12 @@ COPY gateway gateway
 RUN /opt/venv/bin/pip install --no-cache-dir .
 
 FROM ${PYTHON_IMAGE} AS runtime
+# /var/lib/gateway/issuer: where a shared token-signing key is mounted (a volume starts with
+# this directory's owner and mode, so the gateway user can create the key there).
 RUN groupadd --system --gid 10001 gateway \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/gateway --create-home \
-       --shell /usr/sbin/nologin gateway
+       --shell /usr/sbin/nologin gateway \
+    && install -d -o 10001 -g 10001 -m 0700 /var/lib/gateway/issuer
 COPY --from=build /opt/venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
@@ -30,7 +33,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     PSG_STATE_DIR=/var/lib/gateway/state
 USER 10001:10001
 WORKDIR /var/lib/gateway
-EXPOSE 50051
+# gRPC; the embedded token issuer (HTTP), when auth.issuer.address listens beyond loopback.
+EXPOSE 50051 8400
 # grpc.health.v1 Check from Python (gateway/healthprobe.py): no downloaded probe binary.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-m", "gateway.healthprobe", "--timeout", "3"]

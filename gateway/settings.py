@@ -191,24 +191,31 @@ class IssuerClientSettings(BaseModel):
 
 class TokenIssuerSettings(BaseModel):
     """The embedded OAuth 2.0 token issuer (client credentials), served over HTTP by the
-    gateway process itself, so the embedded default needs no outside identity provider."""
+    gateway process itself, so the embedded default needs no outside identity provider. On
+    by default; turn it off when an external identity provider issues every token."""
 
-    enabled: bool = False
+    enabled: bool = True
     address: str = "127.0.0.1:8400"
     url: str | None = None
-    """Its issuer identifier as clients reach it; unset: `http://` + the bound address."""
+    """Its issuer identifier as clients reach it (`iss` of its tokens); unset: `http://` +
+    the bound address. Replicas behind a load balancer share one URL, the balancer's."""
     token_ttl_s: int = Field(300, ge=30, le=3600)
     signing_key_file: Path | None = None
     """A P-256 private JWK, created when missing; unset: a new key at every start. Worker
-    processes (`serve --workers`) must share one file."""
+    processes (`serve --workers`) and replicas must share one file: a token signed by one
+    is then valid at every other."""
     clients: list[IssuerClientSettings] = Field(default_factory=list)
+    """The partners as OAuth clients. Empty: nobody can get a token, so `serve` refuses to
+    start unless `--sandbox` registers the sandbox partners (or `trusted_issuers` is set)."""
 
 
 class AuthSettings(BaseModel):
-    """Authenticated callers (docs/security.md). Off unless `required`."""
+    """Authenticated callers (docs/security.md), required by default."""
 
-    required: bool = False
-    """Every RPC but health and reflection needs a bearer access token (RFC 9068)."""
+    required: bool = True
+    """Every RPC but health and reflection needs a bearer access token (RFC 9068). `false`
+    lets anyone who reaches the port act as any partner: for local experiments only (the
+    gateway logs a warning when it starts so)."""
     audience: str = "urn:partner-gateway"
     """The gateway's identifier, which tokens must name in `aud`."""
     trusted_issuers: list[TrustedIssuerSettings] = Field(default_factory=list)

@@ -1,6 +1,12 @@
 """Session-wide sandbox partners and gateway on loopback (port 0), reset between tests; and
 the local PostgreSQL for the tests that need it.
 
+The gateway requires tokens, as by default: its embedded issuer (on a free port) has every
+partner as a client (`tests.support.issuer_clients`), and the `channel` fixture's calls carry
+the token of the partner they act as, through the command line's own client interceptors
+(`gateway.cli.credentials`): the partner the request names, else the one of
+`acting_as(...)`, else `tests.support.DEFAULT_PARTNER`.
+
 PostgreSQL comes from `PSG_TEST_POSTGRES_DSN`. Without a reachable server the PostgreSQL
 cases are skipped on a workstation but fail in CI (`CI` set), so CI never passes by
 silently testing one backend.
@@ -16,15 +22,24 @@ from pathlib import Path
 import grpc
 import psycopg
 import pytest
+from joserfc.jwk import ECKey
 from psycopg import sql
 
+from gateway.cli.channels import open_channel
+from gateway.cli.credentials import PartnerTokens
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.resilience import GuardedAdapter
 from gateway.runtime import RunningGateway, running_gateway
-from gateway.settings import BookingSettings, GatewaySettings, RetrySettings
+from gateway.settings import (
+    AuthSettings,
+    BookingSettings,
+    GatewaySettings,
+    RetrySettings,
+    TokenIssuerSettings,
+)
 from partnergateway.v1 import solution_service_pb2_grpc
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
-from tests.support import SandboxControl, Stub
+from tests.support import SandboxControl, Stub, issuer_clients, partner_tokens
 
 # Fast sandbox partners for the suite; the demo keeps the realistic default latencies.
 TEST_LATENCY_MS = 5
@@ -44,8 +59,14 @@ async def control(sandbox: SandboxCluster) -> AsyncIterator[SandboxControl]:
 
 
 @pytest.fixture(scope="session")
+def client_key() -> ECKey:
+    """The private key `tests.support.KEY_CLIENT` signs its client assertions with."""
+    return ECKey.generate_key("P-256", private=True, auto_kid=True)
+
+
+@pytest.fixture(scope="session")
 def gateway_settings(
-    sandbox: SandboxCluster, tmp_path_factory: pytest.TempPathFactory
+    sandbox: SandboxCluster, client_key: ECKey, tmp_path_factory: pytest.TempPathFactory
 ) -> GatewaySettings:
     base = GatewaySettings(
         state_dir=Path(tmp_path_factory.mktemp("state")),
@@ -56,18 +77,59 @@ def gateway_settings(
             max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.05, jitter_s=0.01
         ),
     )
-    return link_to_sandbox(base, sandbox)
+    linked = link_to_sandbox(base, sandbox)
+    # Authentication as configured by default (required, embedded issuer), on a free port.
+    auth = AuthSettings(
+        issuer=TokenIssuerSettings(
+            address="127.0.0.1:0",
+            clients=issuer_clients([p.id for p in linked.partners], client_key),
+        )
+    )
+    return linked.model_copy(update={"auth": auth})
 
 
 @pytest.fixture(scope="session")
 async def gateway(gateway_settings: GatewaySettings) -> AsyncIterator[RunningGateway]:
     async with running_gateway(gateway_settings, "127.0.0.1:0") as running:
+        assert running.issuer_url is not None
         yield running
 
 
 @pytest.fixture(scope="session")
-async def channel(gateway: RunningGateway) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(gateway.target) as channel:
+def tokens(gateway: RunningGateway, gateway_settings: GatewaySettings) -> PartnerTokens:
+    """The partners' tokens from the session gateway's issuer, as `channel` attaches them."""
+    return partner_tokens(gateway_settings, gateway)
+
+
+@pytest.fixture(scope="session")
+async def channel(
+    gateway: RunningGateway, tokens: PartnerTokens
+) -> AsyncIterator[grpc.aio.Channel]:
+    async with open_channel(gateway.target, tokens=tokens) as channel:
+        yield channel
+
+
+@pytest.fixture(scope="session")
+async def gateway_without_auth(
+    gateway_settings: GatewaySettings, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[RunningGateway]:
+    """A gateway with `auth.required: false`, for the few tests of what a request must name
+    when no token says who calls. Everything else runs with tokens, as by default."""
+    settings = gateway_settings.model_copy(
+        update={
+            "auth": AuthSettings(required=False, issuer=TokenIssuerSettings(enabled=False)),
+            "state_dir": tmp_path_factory.mktemp("without-auth"),
+        }
+    )
+    async with running_gateway(settings, "127.0.0.1:0") as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+async def channel_without_auth(
+    gateway_without_auth: RunningGateway,
+) -> AsyncIterator[grpc.aio.Channel]:
+    async with grpc.aio.insecure_channel(gateway_without_auth.target) as channel:
         yield channel
 
 

@@ -1,15 +1,24 @@
-"""Helpers shared by the tests: talking to sandbox partners' control endpoints over HTTP."""
+"""Helpers shared by the tests: talking to sandbox partners' control endpoints over HTTP, and
+gRPC channels that carry partners' access tokens, as every call to a gateway needs."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import grpc
 import httpx2
+import yaml
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from joserfc.jwk import ECKey
+
+from gateway.cli.channels import ClientTls, open_channel
+from gateway.cli.credentials import PartnerTokens
+from gateway.runtime import RunningGateway
+from gateway.settings import GatewaySettings, IssuerClientSettings
 
 if TYPE_CHECKING:
     # Only the type stubs know the async flavour; at run time it is the same stub class.
@@ -18,6 +27,71 @@ if TYPE_CHECKING:
     Stub = SolutionServiceAsyncStub
 else:
     Stub = Any
+
+
+#: Acted as by test calls whose request names no partner (`GetSolution`, or a request that
+#: leaves the partner to the token), outside an `acting_as(...)` block.
+DEFAULT_PARTNER = "telecom-cn"
+#: Registered with the test issuer with a key (private_key_jwt) besides its secret.
+KEY_CLIENT = "insurer-a"
+#: A client of the test issuer that is no partner of the gateway.
+STRANGER = "stranger"
+
+
+def secret_of(client_id: str) -> str:
+    """The client secret of every test issuer client."""
+    return f"test-secret-{client_id}"
+
+
+def issuer_clients(partner_ids: Iterable[str], key: ECKey) -> list[IssuerClientSettings]:
+    """The test gateways' issuer clients: every partner with its secret (`KEY_CLIENT` also
+    with `key`'s public half), and `STRANGER`."""
+    clients = [
+        IssuerClientSettings(
+            client_id=pid,
+            client_secret=secret_of(pid),
+            jwks={"keys": [dict(key.as_dict(private=False))]} if pid == KEY_CLIENT else None,
+        )
+        for pid in partner_ids
+    ]
+    return [*clients, IssuerClientSettings(client_id=STRANGER, client_secret=secret_of(STRANGER))]
+
+
+def partner_tokens(
+    settings: GatewaySettings, gateway: RunningGateway, default_partner: str = DEFAULT_PARTNER
+) -> PartnerTokens:
+    """Tokens from `gateway`'s own issuer, as the command line gets them (same settings)."""
+    return PartnerTokens.from_settings(
+        settings, gateway.issuer_url, default_partner=default_partner
+    )
+
+
+def bearer(token: str) -> tuple[tuple[str, str], ...]:
+    """Call metadata carrying `token`; the token channels then add none of their own."""
+    return (("authorization", f"Bearer {token}"),)
+
+
+def write_client_config(settings: GatewaySettings, gateway: RunningGateway, path: Path) -> Path:
+    """The settings a partner's operator gives the command line (`--config`) to call
+    `gateway`: its issuer and the partners' secrets."""
+    clients = [
+        {"client_id": c.client_id, "client_secret": c.client_secret}
+        for c in settings.auth.issuer.clients
+        if c.client_secret
+    ]
+    path.write_text(
+        yaml.safe_dump({"auth": {"issuer": {"url": gateway.issuer_url, "clients": clients}}}),
+        encoding="utf-8",
+    )
+    return path
+
+
+def token_channel(
+    settings: GatewaySettings, gateway: RunningGateway, tls: ClientTls | None = None
+) -> grpc.aio.Channel:
+    """A channel to `gateway` whose calls carry the acting partner's token: the partner the
+    request names, else the one of `acting_as(...)`, else `DEFAULT_PARTNER`."""
+    return open_channel(gateway.target, tls, tokens=partner_tokens(settings, gateway))
 
 
 class SandboxControl:

@@ -10,7 +10,7 @@ from gateway.auth._issuer import IssuerClient, OAuthError, TokenIssuer, load_sig
 from gateway.auth._issuer_app import issuer_app
 from gateway.auth._jwks import IssuerKeys, KeyPolicy
 from gateway.auth._scopes import ALL_SCOPES, RPC_SCOPES, is_exempt, scope_for
-from gateway.auth._setup import AuthRuntime, auth_runtime
+from gateway.auth._setup import AuthRuntime, auth_runtime, missing_token_source
 from gateway.auth._validator import TokenValidator, TrustedIssuer
 
 __all__ = [
@@ -32,5 +32,6 @@ __all__ = [
     "is_exempt",
     "issuer_app",
     "load_signing_key",
+    "missing_token_source",
     "scope_for",
 ]

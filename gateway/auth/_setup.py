@@ -1,5 +1,8 @@
 """Wiring authentication from settings: the embedded issuer (when enabled) and the validating
-interceptor (when callers must authenticate)."""
+interceptor (when callers must authenticate, the default).
+
+A gateway that requires tokens nobody can obtain would refuse every call, so it refuses to
+start instead (`missing_token_source`); one that requires none says so loudly at start."""
 
 from __future__ import annotations
 
@@ -19,9 +22,14 @@ from gateway.auth._scopes import ALL_SCOPES
 from gateway.auth._validator import TokenValidator, TrustedIssuer
 from gateway.settings import AuthSettings, TokenIssuerSettings
 
-__all__ = ["AuthRuntime", "auth_runtime", "issuer_clients"]
+__all__ = ["AuthRuntime", "auth_runtime", "issuer_clients", "missing_token_source"]
 
 log = logging.getLogger(__name__)
+
+_AUTH_OFF_WARNING = (
+    "AUTHENTICATION IS OFF (auth.required: false): anyone who reaches this gateway can act as "
+    "any partner. For local experiments only — see docs/security.md"
+)
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,28 @@ class AuthRuntime:
     issuer_url: str | None
     """The embedded issuer's identifier, when it runs."""
     validator: TokenValidator | None = None
+
+
+def missing_token_source(settings: AuthSettings) -> str | None:
+    """Why no caller could ever get a token the gateway accepts, or None when one can: tokens
+    are required, no external issuer is trusted and the embedded issuer has no clients."""
+    if not settings.required or settings.trusted_issuers:
+        return None
+    if settings.issuer.enabled and settings.issuer.clients:
+        return None
+    return (
+        "auth.required is on, but no caller could ever get a token: register the partners as "
+        "clients of the embedded issuer (auth.issuer.clients, each with a client_secret or "
+        "jwks), or trust your identity provider (auth.trusted_issuers). `serve --sandbox` and "
+        "`demo` register the sandbox partners by themselves. auth.required: false turns "
+        "authentication off, for local experiments only. See docs/security.md."
+    )
+
+
+def _local_url(host: str, port: int) -> str:
+    """How this process reaches a socket it bound: a wildcard host is reached on loopback."""
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
 
 
 def issuer_clients(settings: TokenIssuerSettings) -> list[IssuerClient]:
@@ -48,11 +78,14 @@ def issuer_clients(settings: TokenIssuerSettings) -> list[IssuerClient]:
 @contextlib.asynccontextmanager
 async def _embedded_issuer(
     settings: AuthSettings, *, reuse_port: bool
-) -> AsyncIterator[TokenIssuer]:
+) -> AsyncIterator[tuple[TokenIssuer, str]]:
+    """The issuer serving, and where this process fetches its keys: on the bound socket, not
+    through `url`, which may name a load balancer in front of several replicas."""
     config = settings.issuer
     sock = bind(config.address, reuse_port=reuse_port)
     try:
         host, port = sock.getsockname()[:2]
+        local = _local_url(host, port)
         url = config.url or f"http://{f'[{host}]' if ':' in host else host}:{port}"
         issuer = TokenIssuer(
             issuer=url,
@@ -67,7 +100,7 @@ async def _embedded_issuer(
         raise
     async with serving(issuer_app(issuer), sock):
         log.info("token issuer %s serving", issuer.issuer)
-        yield issuer
+        yield issuer, f"{local}/jwks.json"
 
 
 @contextlib.asynccontextmanager
@@ -75,7 +108,12 @@ async def auth_runtime(
     settings: AuthSettings, partner_ids: Collection[str], *, reuse_port: bool = False
 ) -> AsyncIterator[AuthRuntime]:
     """The embedded issuer serving (if enabled) and the interceptor (if required), until the
-    block ends."""
+    block ends. Refuses (ValueError) tokens nobody could obtain: `missing_token_source`."""
+    problem = missing_token_source(settings)
+    if problem is not None:
+        raise ValueError(problem)
+    if not settings.required:
+        log.warning(_AUTH_OFF_WARNING)
     async with contextlib.AsyncExitStack() as stack:
         trusted: list[TrustedIssuer] = []
         issuer_url = None
@@ -85,11 +123,11 @@ async def auth_runtime(
         stack.push_async_callback(http.aclose)
         policy = KeyPolicy(settings.jwks_cache_ttl_s, settings.jwks_refetch_interval_s)
         if settings.issuer.enabled:
-            issuer = await stack.enter_async_context(
+            issuer, local_jwks_uri = await stack.enter_async_context(
                 _embedded_issuer(settings, reuse_port=reuse_port)
             )
             issuer_url = issuer.issuer
-            keys = IssuerKeys(issuer.issuer, issuer.jwks_uri, http, policy)
+            keys = IssuerKeys(issuer.issuer, local_jwks_uri, http, policy)
             trusted.append(TrustedIssuer(keys, frozenset({"ES256"})))
         if not settings.required:
             yield AuthRuntime(None, issuer_url)

@@ -14,9 +14,12 @@ import typer
 from grpc_status import rpc_status
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
+from gateway.auth import missing_token_source
 from gateway.cli import audit as audit_cli
 from gateway.cli import commands, orders, workers
+from gateway.cli import consents as consents_cli
 from gateway.cli import feedback as feedback_cli
 from gateway.cli.channels import ClientTls, client_tls
 from gateway.cli.credentials import PartnerTokens, use_tokens
@@ -53,9 +56,16 @@ def serve(
         int | None, typer.Option(hidden=True, help="Internal: run as worker INDEX of --workers.")
     ] = None,
 ) -> None:
-    """Run the gateway until SIGTERM/SIGINT (health turns NOT_SERVING, then calls drain)."""
+    """Run the gateway until SIGTERM/SIGINT (health turns NOT_SERVING, then calls drain).
+
+    Every call needs a partner's access token (auth.required): without --sandbox, configure
+    who can get one (auth.issuer.clients or auth.trusted_issuers), or it refuses to start."""
     settings = load_settings(config)
     _setup_logging(settings.log_level)
+    problem = None if sandbox or worker is not None else missing_token_source(settings.auth)
+    if problem is not None:
+        err.print(f"[red]Not starting:[/red] {escape(problem)}")
+        raise typer.Exit(2)
     if worker is not None:
         if sandbox:
             raise typer.BadParameter("a worker never runs the sandbox", param_hint="--worker")
@@ -125,7 +135,7 @@ def compose(
 ) -> None:
     """Ask a running gateway for a solution, as the entry partner would."""
     tls = _tls(tls_ca, tls_cert, tls_key)
-    _use_tokens(config)
+    _use_tokens(config, partner)
     if entry not in ENTRY_KINDS:
         raise typer.BadParameter(f"one of {', '.join(ENTRY_KINDS)}", param_hint="--entry")
     try:
@@ -179,9 +189,10 @@ def _tls(ca: Path | None, cert: Path | None, key: Path | None) -> ClientTls | No
         raise typer.BadParameter(str(exc), param_hint="--tls-cert/--tls-key") from exc
 
 
-def _use_tokens(config: Path | None) -> None:
-    """With `auth.required` in the settings, calls carry the acting partner's access token."""
-    use_tokens(PartnerTokens.from_settings(load_settings(config)))
+def _use_tokens(config: Path | None, partner: str | None) -> None:
+    """With `auth.required` (the default), calls carry the acting partner's access token: the
+    partner a request names, else `--partner`."""
+    use_tokens(PartnerTokens.from_settings(load_settings(config), default_partner=partner))
 
 
 def _run_rpc(coroutine: Coroutine[Any, Any, object], as_json: bool) -> None:
@@ -197,7 +208,11 @@ def book_command(
     solution_id: str,
     request_id: Annotated[str | None, typer.Option(help="Idempotency key (default: new).")] = None,
     partner: Annotated[
-        str | None, typer.Option(help="Entry partner (default: the solution's).")
+        str | None,
+        typer.Option(
+            help="Entry partner, whose token books (needed with auth on, the default; "
+            "with auth off: the solution's)."
+        ),
     ] = None,
     target: TargetOption = "127.0.0.1:50051",
     as_json: JsonOption = False,
@@ -208,7 +223,7 @@ def book_command(
 ) -> None:
     """Book a solution across every partner in it."""
     tls = _tls(tls_ca, tls_cert, tls_key)
-    _use_tokens(config)
+    _use_tokens(config, partner)
     _run_rpc(orders.book(target, solution_id, partner, request_id, as_json, 60.0, tls=tls), as_json)
 
 
@@ -225,8 +240,46 @@ def order_command(
 ) -> None:
     """Show one order with every partner's reference."""
     tls = _tls(tls_ca, tls_cert, tls_key)
-    _use_tokens(config)
+    _use_tokens(config, partner)
     _run_rpc(orders.get_order(target, order_id, partner, as_json, tls=tls), as_json)
+
+
+consent_app = typer.Typer(help="A customer's consent, as the gateway recorded it.")
+app.add_typer(consent_app, name="consent")
+
+
+@consent_app.command("show")
+def consent_show_command(
+    consent_id: str,
+    partner: PartnerOption = "telecom-cn",
+    target: TargetOption = "127.0.0.1:50051",
+    as_json: JsonOption = False,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Show a consent (only to the partner that collected it)."""
+    tls = _tls(tls_ca, tls_cert, tls_key)
+    _use_tokens(config, partner)
+    _run_rpc(consents_cli.get_consent(target, consent_id, as_json, tls=tls), as_json)
+
+
+@consent_app.command("withdraw")
+def consent_withdraw_command(
+    consent_id: str,
+    partner: PartnerOption = "telecom-cn",
+    target: TargetOption = "127.0.0.1:50051",
+    as_json: JsonOption = False,
+    tls_ca: TlsCaOption = None,
+    tls_cert: TlsCertOption = None,
+    tls_key: TlsKeyOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Withdraw a consent: nothing more is sent to any partner under it."""
+    tls = _tls(tls_ca, tls_cert, tls_key)
+    _use_tokens(config, partner)
+    _run_rpc(consents_cli.withdraw_consent(target, consent_id, as_json, tls=tls), as_json)
 
 
 @app.command("orders")
@@ -240,7 +293,7 @@ def orders_command(
     config: ConfigOption = None,
 ) -> None:
     """List your orders."""
-    _use_tokens(config)
+    _use_tokens(config, partner)
     _run_rpc(
         orders.list_orders(target, partner, as_json, tls=_tls(tls_ca, tls_cert, tls_key)), as_json
     )
@@ -261,7 +314,7 @@ def cancel_command(
 ) -> None:
     """Quote the refunds of cancelling an order (or components); --confirm cancels."""
     tls = _tls(tls_ca, tls_cert, tls_key)
-    _use_tokens(config)
+    _use_tokens(config, partner)
     _run_rpc(
         orders.cancel(target, order_id, partner, component or [], confirm, as_json, tls=tls),
         as_json,
@@ -281,7 +334,7 @@ def watch_command(
 ) -> None:
     """Follow an order's events until it is final."""
     tls = _tls(tls_ca, tls_cert, tls_key)
-    _use_tokens(config)
+    _use_tokens(config, partner)
     _run_rpc(orders.watch(target, order_id, partner, after, tls=tls), False)
 
 
@@ -293,7 +346,10 @@ def feedback_command(
     comment: Annotated[str, typer.Option(help="The customer's own words.")] = "",
     partner: Annotated[
         str | None,
-        typer.Option(help="Entry partner (default: the solution's; for an order, telecom-cn)."),
+        typer.Option(
+            help="Entry partner (needed for --solution with auth on, the default; with auth "
+            "off: the solution's; for an order, telecom-cn)."
+        ),
     ] = None,
     request_id: Annotated[str | None, typer.Option(help="Idempotency key (default: new).")] = None,
     target: TargetOption = "127.0.0.1:50051",
@@ -307,7 +363,7 @@ def feedback_command(
     if (solution is None) == (order is None):
         raise typer.BadParameter("give exactly one of --solution and --order")
     tls = _tls(tls_ca, tls_cert, tls_key)
-    _use_tokens(config)
+    _use_tokens(config, partner)
     _run_rpc(
         feedback_cli.submit(
             target,
@@ -351,7 +407,7 @@ def kpis_command(
         asyncio.run(feedback_cli.kpis_local(settings, partner, recipe, as_json))
         return
     tls = _tls(tls_ca, tls_cert, tls_key)
-    _use_tokens(config)
+    _use_tokens(config, partner)
     _run_rpc(feedback_cli.kpis(target, partner, recipe, as_json, tls=tls), as_json)
 
 

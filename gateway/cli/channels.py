@@ -8,7 +8,7 @@ from pathlib import Path
 
 import grpc
 
-from gateway.cli.credentials import bearer_interceptors
+from gateway.cli.credentials import PartnerTokens, bearer_interceptors
 
 __all__ = ["ClientTls", "client_tls", "open_channel"]
 
@@ -45,10 +45,13 @@ def client_tls(
     return ClientTls(ca_file=ca_file, cert_file=cert_file, key_file=key_file)
 
 
-def open_channel(target: str, tls: ClientTls | None = None) -> grpc.aio.Channel:
+def open_channel(
+    target: str, tls: ClientTls | None = None, *, tokens: PartnerTokens | None = None
+) -> grpc.aio.Channel:
     """An async channel to `target`: TLS when `tls` is given, else plaintext. When the gateway
-    requires tokens (`gateway.cli.credentials`), every call carries the acting partner's."""
-    interceptors = bearer_interceptors() or None
+    requires tokens, every call carries the acting partner's, from `tokens` or else the ones
+    the command is using (`gateway.cli.credentials`)."""
+    interceptors = bearer_interceptors(tokens) or None
     if tls is None:
         return grpc.aio.insecure_channel(target, interceptors=interceptors)
     return grpc.aio.secure_channel(target, tls.credentials(), interceptors=interceptors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -13,9 +14,12 @@ from typing import Any
 
 from google.rpc import error_details_pb2, status_pb2
 from rich.console import Console
+from rich.markup import escape
 
+from gateway.audit import verify_store
 from gateway.cli import feedback as feedback_cli
 from gateway.cli import orders
+from gateway.cli.audit import report_text
 from gateway.cli.channels import ClientTls, open_channel
 from gateway.cli.credentials import PartnerTokens, active_tokens, use_tokens
 from gateway.cli.journey import (
@@ -26,10 +30,10 @@ from gateway.cli.journey import (
 )
 from gateway.cli.render import solution_json, solutions_table, stdout_console
 from gateway.cli.sandbox_link import link_to_sandbox
-from gateway.runtime import running_gateway, wait_for_termination
+from gateway.runtime import RunningGateway, running_gateway, wait_for_termination
 from gateway.settings import GatewaySettings
 from gateway.telemetry import Telemetry, instrument_partner_http, setup_telemetry, traced_call
-from partnergateway.v1 import order_pb2, solution_pb2, solution_service_pb2_grpc
+from partnergateway.v1 import feedback_pb2, order_pb2, solution_pb2, solution_service_pb2_grpc
 from sandbox import DEFAULT_PARTNERS, start_sandbox
 
 
@@ -43,7 +47,7 @@ def edge_telemetry(service_name: str) -> Telemetry:
 @asynccontextmanager
 async def _gateway_with_sandbox(
     settings: GatewaySettings, address: str | None, console: Console, telemetry: Telemetry
-) -> AsyncIterator[tuple[GatewaySettings, int]]:
+) -> AsyncIterator[RunningGateway]:
     tracer_provider = telemetry.tracer_provider if telemetry.enabled else None
     async with await start_sandbox(DEFAULT_PARTNERS, tracer_provider=tracer_provider) as cluster:
         for pid, running in cluster.partners.items():
@@ -52,7 +56,7 @@ async def _gateway_with_sandbox(
         async with running_gateway(linked, address, telemetry=telemetry) as gateway:
             # In-process client calls (the demo's) use this gateway's issuer when it needs tokens.
             use_tokens(PartnerTokens.from_settings(linked, gateway.issuer_url))
-            yield linked, gateway.port
+            yield gateway
 
 
 async def serve(
@@ -60,14 +64,16 @@ async def serve(
 ) -> None:
     telemetry = edge_telemetry("partner-gateway")
     try:
-        if sandbox:
-            async with _gateway_with_sandbox(settings, address, console, telemetry) as (_, port):
-                console.print(f"gateway serving on port {port} (Ctrl-C or SIGTERM to stop)")
-                await wait_for_termination()
-        else:
-            async with running_gateway(settings, address, telemetry=telemetry) as gateway:
-                console.print(f"gateway serving on port {gateway.port} (Ctrl-C or SIGTERM to stop)")
-                await wait_for_termination()
+        async with contextlib.AsyncExitStack() as stack:
+            gateway = await stack.enter_async_context(
+                _gateway_with_sandbox(settings, address, console, telemetry)
+                if sandbox
+                else running_gateway(settings, address, telemetry=telemetry)
+            )
+            if gateway.issuer_url is not None:
+                console.print(f"token issuer at {gateway.issuer_url} (POST /oauth/token)")
+            console.print(f"gateway serving on port {gateway.port} (Ctrl-C or SIGTERM to stop)")
+            await wait_for_termination()
     finally:
         telemetry.shutdown()
     console.print("gateway stopped")
@@ -132,9 +138,11 @@ async def _demo(
     shutil.rmtree(state, ignore_errors=True)
     settings = settings.model_copy(update={"state_dir": state})
     address = "127.0.0.1:0" if once else None
+    if once:
+        settings = _issuer_on_any_port(settings)
     console.print("[bold]Starting sandbox partners and the gateway…[/bold]")
-    async with _gateway_with_sandbox(settings, address, console, telemetry) as (_, port):
-        target = f"127.0.0.1:{port}"
+    async with _gateway_with_sandbox(settings, address, console, telemetry) as gateway:
+        target = gateway.target
         solutions = await _four_entries(target, console, telemetry)
         _show(solutions, as_json, console)
         identical = len({s.fingerprint for s in solutions}) == 1
@@ -163,11 +171,15 @@ async def _demo(
             request_id=None,
             as_json=as_json,
         )
-        # With tokens, a partner sees its own KPIs only.
-        kpis_of = first.entry.partner_id if active_tokens().required else None
-        await feedback_cli.kpis(target, kpis_of, None, as_json)
+        feedback_cli.show_kpis(await _kpis_of_every_entry(target, solutions), as_json)
         console.print(
             f"(later, without a gateway: partner-gateway kpis --local --state-dir {state})"
+        )
+        # Every disclosure above (quotes, holds) is in the audit log; its chain must hold.
+        audit = await verify_store(gateway.store)
+        console.print(
+            f"[bold]Audit log:[/bold] {escape(report_text(audit))}\n"
+            f"(later: partner-gateway audit verify --state-dir {state})"
         )
         if not once:
             console.print(
@@ -178,7 +190,31 @@ async def _demo(
                 "Ctrl-C to stop."
             )
             await wait_for_termination()
-        return identical and complete and booked
+        return identical and complete and booked and audit.ok
+
+
+async def _kpis_of_every_entry(
+    target: str, solutions: list[solution_pb2.Solution]
+) -> list[feedback_pb2.KpiRow]:
+    """The KPI rows of the demo's entry partners. With tokens, a partner sees its own rows
+    only, so each is asked for as that partner; partners in order, as one report sorts."""
+    if not active_tokens().required:
+        return await feedback_cli.kpi_report(target, None, None)
+    partners = sorted({s.entry.partner_id for s in solutions})
+    return [row for pid in partners for row in await feedback_cli.kpi_report(target, pid, None)]
+
+
+def _issuer_on_any_port(settings: GatewaySettings) -> GatewaySettings:
+    """`demo --once` talks only to itself: like the gateway, its token issuer takes any free
+    port, so a gateway already running beside it is no obstacle. A configured issuer URL
+    names a fixed address, which is kept."""
+    issuer = settings.auth.issuer
+    if not issuer.enabled or issuer.url is not None:
+        return settings
+    auth = settings.auth.model_copy(
+        update={"issuer": issuer.model_copy(update={"address": "127.0.0.1:0"})}
+    )
+    return settings.model_copy(update={"auth": auth})
 
 
 async def _four_entries(

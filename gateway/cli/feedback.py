@@ -123,13 +123,20 @@ async def kpis(
     *,
     tls: ClientTls | None = None,
 ) -> None:
+    show_kpis(await kpi_report(target, partner, recipe, tls=tls), as_json)
+
+
+async def kpi_report(
+    target: str, partner: str | None, recipe: str | None, *, tls: ClientTls | None = None
+) -> list[feedback_pb2.KpiRow]:
+    """The rows of `partner` (all partners': only with auth off), sorted by partner, recipe."""
     async with open_channel(target, tls) as channel:
         stub = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
         response = await stub.GetKpiReport(
             feedback_service_pb2.GetKpiReportRequest(partner_id=partner or "", recipe=recipe or ""),
             timeout=30,
         )
-    show_kpis(list(response.rows), as_json)
+    return list(response.rows)
 
 
 async def kpis_local(

@@ -1,5 +1,6 @@
-"""A gateway of its own for the authentication tests: `auth.required`, with the embedded token
-issuer, on loopback beside the session's sandbox partners."""
+"""The authentication tests use the session's gateway, which requires tokens as by default
+(tests/conftest.py), through a plain channel of their own: they bring (or withhold) each
+call's token themselves."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import base64
 import secrets
 import time
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import grpc
 import httpx2
@@ -15,69 +15,19 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from gateway.runtime import RunningGateway, running_gateway
-from gateway.settings import (
-    AuthSettings,
-    GatewaySettings,
-    IssuerClientSettings,
-    TokenIssuerSettings,
-)
+from gateway.runtime import RunningGateway
 from tests.conftest import TEST_LATENCY_MS
-from tests.support import SandboxControl
-
-#: Registered with a key only (private_key_jwt), no secret.
-KEY_CLIENT = "insurer-a"
-#: A client of the issuer that is no partner of the gateway.
-STRANGER = "stranger"
-
-
-def secret_of(client_id: str) -> str:
-    return f"test-secret-{client_id}"
+from tests.support import SandboxControl, secret_of
 
 
 @pytest.fixture(scope="session")
-def client_key() -> ECKey:
-    """The private key `insurer-a` signs its client assertions with."""
-    return ECKey.generate_key("P-256", private=True, auto_kid=True)
-
-
-@pytest.fixture(scope="session")
-def auth_settings(
-    gateway_settings: GatewaySettings, client_key: ECKey, tmp_path_factory: pytest.TempPathFactory
-) -> GatewaySettings:
-    clients = [
-        IssuerClientSettings(client_id=p.id, client_secret=secret_of(p.id))
-        for p in gateway_settings.partners
-        if p.id != KEY_CLIENT
-    ]
-    clients += [
-        IssuerClientSettings(
-            client_id=KEY_CLIENT, jwks={"keys": [dict(client_key.as_dict(private=False))]}
-        ),
-        IssuerClientSettings(client_id=STRANGER, client_secret=secret_of(STRANGER)),
-    ]
-    auth = AuthSettings(
-        required=True,
-        issuer=TokenIssuerSettings(
-            enabled=True,
-            address="127.0.0.1:0",
-            clients=clients,
-            signing_key_file=Path(tmp_path_factory.mktemp("issuer")) / "signing-key.json",
-        ),
-    )
-    state = Path(tmp_path_factory.mktemp("auth-state"))
-    return gateway_settings.model_copy(update={"auth": auth, "state_dir": state})
-
-
-@pytest.fixture(scope="session")
-async def auth_gateway(auth_settings: GatewaySettings) -> AsyncIterator[RunningGateway]:
-    async with running_gateway(auth_settings, "127.0.0.1:0") as running:
-        assert running.issuer_url is not None
-        yield running
+def auth_gateway(gateway: RunningGateway) -> RunningGateway:
+    return gateway
 
 
 @pytest.fixture(scope="session")
 async def auth_channel(auth_gateway: RunningGateway) -> AsyncIterator[grpc.aio.Channel]:
+    """No token is added: each test says what its calls carry."""
     async with grpc.aio.insecure_channel(auth_gateway.target) as channel:
         yield channel
 

@@ -19,6 +19,9 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
 
 from gateway.auth import IssuerKeys, KeyPolicy, TokenValidator, TrustedIssuer
+from tests.support import bearer
+
+__all__ = ["bearer"]  # for the tests of this package, as before
 
 AUDIENCE = "urn:partner-gateway"
 ISSUER = "https://issuer.test"
@@ -135,10 +138,6 @@ def validator_for(
         monotonic,
     )
     return TokenValidator([TrustedIssuer(keys, algorithms)], AUDIENCE, leeway_s)
-
-
-def bearer(token: str) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {token}"),)
 
 
 def code_and_reason(error: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, str]:

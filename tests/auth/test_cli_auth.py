@@ -1,11 +1,13 @@
-"""The command line when the gateway requires tokens: it obtains one for the partner it acts as,
-from the issuer, with that partner's secret from the settings."""
+"""The command line when the gateway requires tokens (the default): it obtains one for the
+partner it acts as, from the issuer, with that partner's secret from the settings; and with
+authentication explicitly off, it sends none."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +15,7 @@ from pathlib import Path
 import yaml
 
 from gateway.runtime import RunningGateway
-from tests.auth.conftest import secret_of
+from tests.support import secret_of
 
 
 @dataclass(frozen=True)
@@ -45,9 +47,7 @@ def client_config(gateway: RunningGateway, path: Path) -> Path:
     """The settings a partner's operator would give the CLI: the issuer and its own secret."""
     settings = {
         "auth": {
-            "required": True,
             "issuer": {
-                "enabled": True,
                 "url": gateway.issuer_url,
                 "clients": [
                     {"client_id": pid, "client_secret": secret_of(pid)}
@@ -103,10 +103,25 @@ async def test_client_commands_act_with_the_partners_token(
     assert unnamed.returncode == 2
     assert "--partner" in unnamed.stderr
 
-    # Without the settings the CLI sends no token, as before, and the gateway refuses.
-    anonymous = await run("compose", "--entry", "flight", *trip, "--target", target, cwd=tmp_path)
+    # With authentication off in its settings, the CLI sends no token: the gateway refuses.
+    env = {**os.environ, "PSG_AUTH__REQUIRED": "false"}
+    anonymous = await run(
+        "compose", "--entry", "flight", *trip, "--target", target, cwd=tmp_path, env=env
+    )
     assert anonymous.returncode == 2
     assert "UNAUTHENTICATED" in anonymous.stderr
+
+    # An issuer that is not there is said plainly, without a traceback.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    env = {**os.environ, "PSG_AUTH__ISSUER__URL": nowhere, "COLUMNS": "400"}  # one line
+    unreachable = await run(
+        "compose", "--entry", "flight", *trip, "--target", target, cwd=tmp_path, env=env
+    )
+    assert unreachable.returncode == 2
+    assert f"cannot get a token for airline-a from {nowhere}/oauth/token" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
 
     # A partner whose secret the settings lack cannot be acted as.
     no_secret = await run(
@@ -116,22 +131,18 @@ async def test_client_commands_act_with_the_partners_token(
     assert "no client secret for car-a" in no_secret.stderr
 
 
-async def test_the_demo_runs_with_tokens_from_the_embedded_issuer(tmp_path: Path) -> None:
+async def test_the_demo_with_authentication_off_warns_loudly(tmp_path: Path) -> None:
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PSG_")},
-        "PSG_AUTH__REQUIRED": "true",
-        "PSG_AUTH__ISSUER__ENABLED": "true",
-        "PSG_AUTH__ISSUER__ADDRESS": "127.0.0.1:0",
+        "PSG_AUTH__REQUIRED": "false",
     }
     result = await run("demo", "--once", "--json", cwd=tmp_path, env=env)
 
     assert result.returncode == 0, result.stderr
+    assert "AUTHENTICATION IS OFF (auth.required: false)" in result.stderr
     printed = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
     solutions = [p for p in printed if "fingerprint" in p]
-    orders = [p for p in printed if "order_id" in p and "components" in p]
     kpis = [p for p in printed if "take_up" in p]
-    assert len(solutions) == 4
     assert len({s["fingerprint"] for s in solutions}) == 1
-    assert orders[0]["state"] == "confirmed"
-    # Authenticated, the booking partner sees its own KPIs only.
-    assert [k["entry_partner"] for k in kpis] == ["telecom-cn"]
+    # Without tokens, one report has every entry partner's rows: as the demo shows with them.
+    assert [k["entry_partner"] for k in kpis] == ["airline-a", "car-a", "insurer-a", "telecom-cn"]

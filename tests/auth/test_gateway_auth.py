@@ -1,9 +1,12 @@
-"""Authenticated callers end to end: real gRPC to a gateway with `auth.required`, tokens from
-its embedded issuer over real HTTP, real sandbox partners."""
+"""Authenticated callers end to end: real gRPC to a gateway with `auth.required` (the
+session's, as by default), tokens from its embedded issuer over real HTTP, real sandbox
+partners."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -14,8 +17,10 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from joserfc.jwk import ECKey
 
 from gateway.auth import RPC_SCOPES, is_exempt
+from gateway.cli.credentials import PartnerTokens
 from gateway.cli.journey import TripPlan, book_request, compose_request
-from gateway.runtime import RunningGateway
+from gateway.runtime import RunningGateway, running_gateway
+from gateway.settings import GatewaySettings
 from partnergateway.v1 import (
     consent_service_pb2,
     feedback_service_pb2,
@@ -25,15 +30,9 @@ from partnergateway.v1 import (
     solution_service_pb2,
     solution_service_pb2_grpc,
 )
-from tests.auth.conftest import (
-    KEY_CLIENT,
-    STRANGER,
-    client_assertion,
-    token_for,
-    token_url,
-)
+from tests.auth.conftest import client_assertion, token_for, token_url
 from tests.auth.support import bearer, code_and_reason
-from tests.support import SandboxControl
+from tests.support import KEY_CLIENT, STRANGER, SandboxControl
 
 TODAY = datetime.now(UTC).date()
 pytestmark = pytest.mark.usefixtures("quiet_partners")
@@ -239,6 +238,32 @@ async def test_book_and_read_an_order_with_tokens(
         metadata=bearer(other),
     )
     assert (await refusal(call))[0] == grpc.StatusCode.NOT_FOUND
+
+
+async def test_the_gateway_reads_its_own_issuers_keys_locally_not_through_its_url(
+    gateway_settings: GatewaySettings, tmp_path: Path
+) -> None:
+    # Behind a load balancer the issuer URL names the balancer (docker/compose.yaml); the
+    # gateway must not depend on reaching itself through it. Here the URL leads nowhere.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    issuer = gateway_settings.auth.issuer.model_copy(
+        update={"address": f"127.0.0.1:{port}", "url": "https://tokens.example.invalid"}
+    )
+    auth = gateway_settings.auth.model_copy(update={"issuer": issuer})
+    settings = gateway_settings.model_copy(update={"auth": auth, "state_dir": tmp_path})
+    async with (
+        running_gateway(settings, "127.0.0.1:0") as gateway,
+        grpc.aio.insecure_channel(gateway.target) as channel,
+    ):
+        assert gateway.issuer_url == "https://tokens.example.invalid"
+        tokens = PartnerTokens.from_settings(settings, f"http://127.0.0.1:{port}")
+        token = await tokens.token("car-a")
+        composed = await solutions(channel).ComposeSolution(
+            compose_request("car", TripPlan.sample(TODAY)), timeout=10, metadata=bearer(token)
+        )
+    assert composed.solution.entry.partner_id == "car-a"
 
 
 async def test_health_and_reflection_need_no_token(auth_channel: grpc.aio.Channel) -> None:

@@ -17,7 +17,8 @@ from joserfc.jwk import ECKey, KeySet
 
 from gateway.auth import ALL_SCOPES, load_signing_key
 from gateway.runtime import RunningGateway
-from tests.auth.conftest import KEY_CLIENT, basic, client_assertion, secret_of, token_url
+from tests.auth.conftest import basic, client_assertion, token_url
+from tests.support import KEY_CLIENT, secret_of
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 

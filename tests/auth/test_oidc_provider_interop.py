@@ -24,7 +24,12 @@ import pytest
 from gateway.auth import ALL_SCOPES
 from gateway.cli.journey import TripPlan, compose_request
 from gateway.runtime import running_gateway
-from gateway.settings import AuthSettings, GatewaySettings, TrustedIssuerSettings
+from gateway.settings import (
+    AuthSettings,
+    GatewaySettings,
+    TokenIssuerSettings,
+    TrustedIssuerSettings,
+)
 from partnergateway.v1 import solution_service_pb2_grpc
 from tests.auth.support import AUDIENCE, bearer, code_and_reason
 
@@ -106,6 +111,8 @@ async def test_the_gateway_accepts_oidc_provider_tokens_and_refuses_wrong_ones(
             required=True,
             # No jwks_uri: the keys are found through the provider's OpenID discovery.
             trusted_issuers=[TrustedIssuerSettings(issuer=trusted)],
+            # Only the external provider: no embedded issuer beside it.
+            issuer=TokenIssuerSettings(enabled=False),
         )
         settings = gateway_settings.model_copy(update={"auth": auth, "state_dir": tmp_path})
         async with (

@@ -1,6 +1,7 @@
 """The shape of the compose stack: two gateway replicas behind Envoy, PostgreSQL, the
 sandbox partners, the OpenTelemetry Collector and Jaeger v2, with health checks and ordered
-start; and Envoy's and the collector's configurations referencing only what they define."""
+start; the replicas' token issuers behind Envoy too, sharing one URL and one signing key; and
+Envoy's and the collector's configurations referencing only what they define."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from gateway.auth import missing_token_source
 from gateway.settings import load_settings
 from tests.deploy.stack import DOCKER, load_yaml
 
@@ -114,13 +116,7 @@ def test_the_load_balancer_waits_for_and_reaches_both_replicas(
     assert all(order.index(name) > order.index("postgres") for name in gateways)
 
     cluster = _envoy_clusters()["gateway_replicas"]
-    endpoints = {
-        (e["endpoint"]["address"]["socket_address"]["address"])
-        + f":{e['endpoint']['address']['socket_address']['port_value']}"
-        for group in cluster["load_assignment"]["endpoints"]
-        for e in group["lb_endpoints"]
-    }
-    assert endpoints == {f"{name}:50051" for name in gateways}
+    assert _endpoints(cluster) == {f"{name}:50051" for name in gateways}
 
 
 def test_images_are_pinned_and_jaeger_is_v2(services: dict[str, Any]) -> None:
@@ -147,11 +143,15 @@ def _envoy_clusters() -> dict[str, Any]:
     return {cluster["name"]: cluster for cluster in resources["clusters"]}
 
 
-def _envoy_routes() -> list[dict[str, Any]]:
+def _envoy_listeners() -> dict[str, Any]:
     resources = load_yaml("envoy.yaml")["static_resources"]
+    return {listener["name"]: listener for listener in resources["listeners"]}
+
+
+def _envoy_routes(listener_name: str) -> list[dict[str, Any]]:
     return [
         route
-        for listener in resources["listeners"]
+        for listener in [_envoy_listeners()[listener_name]]
         for chain in listener["filter_chains"]
         for f in chain["filters"]
         for host in f["typed_config"]["route_config"]["virtual_hosts"]
@@ -161,7 +161,7 @@ def _envoy_routes() -> list[dict[str, Any]]:
 
 def test_envoy_routes_grpc_over_http2_round_robin_to_healthy_replicas() -> None:
     clusters = _envoy_clusters()
-    routes = _envoy_routes()
+    routes = _envoy_routes("grpc_ingress")
     assert routes
     for route in routes:
         cluster = clusters[route["route"]["cluster"]]
@@ -172,6 +172,56 @@ def test_envoy_routes_grpc_over_http2_round_robin_to_healthy_replicas() -> None:
         assert "http2_protocol_options" in options["explicit_http_config"]
         assert any("grpc_health_check" in check for check in cluster["health_checks"])
         assert route["route"]["timeout"] == "0s", "a route timeout would cut order streams"
+
+
+def _endpoints(cluster: dict[str, Any]) -> set[str]:
+    return {
+        f"{e['endpoint']['address']['socket_address']['address']}:"
+        f"{e['endpoint']['address']['socket_address']['port_value']}"
+        for group in cluster["load_assignment"]["endpoints"]
+        for e in group["lb_endpoints"]
+    }
+
+
+def test_replicas_require_tokens_from_one_issuer_url_signed_with_one_key(
+    gateways: dict[str, Any], services: dict[str, Any]
+) -> None:
+    urls = {g["environment"]["PSG_AUTH__ISSUER__URL"] for g in gateways.values()}
+    assert len(urls) == 1, "every replica must name itself by one issuer URL"
+    url = urls.pop()
+    key_volumes = set()
+    for gateway in gateways.values():
+        config_path = gateway["command"][gateway["command"].index("--config") + 1]
+        mounts = {v.split(":")[1]: v.split(":")[0] for v in gateway["volumes"]}
+        settings = load_settings(DOCKER / mounts[config_path])
+        auth = settings.auth
+        assert auth.required
+        assert auth.issuer.enabled
+        assert missing_token_source(auth) is None, "nobody could get a token"
+        assert {c.client_id for c in auth.issuer.clients} == {p.id for p in settings.partners}
+        key = auth.issuer.signing_key_file
+        assert key is not None, "without a key file each replica signs with a key of its own"
+        [source] = [s for t, s in mounts.items() if key.is_relative_to(t) and not s.startswith(".")]
+        key_volumes.add(source)
+        issuer_port = int(auth.issuer.address.rsplit(":", 1)[1])
+    assert len(key_volumes) == 1, "the replicas must share one signing key"
+    assert key_volumes <= set(load_yaml("compose.yaml")["volumes"])
+    assert "/var/lib/gateway/issuer" in (DOCKER / "gateway.Dockerfile").read_text()
+
+    # Clients reach the issuers at the URL: Envoy publishes it and spreads it over every
+    # replica's issuer port.
+    published = int(url.rsplit(":", 1)[1])
+    assert f"127.0.0.1:{published}:{published}" in services["envoy"]["ports"]
+    listener = next(
+        item
+        for item in _envoy_listeners().values()
+        if item["address"]["socket_address"]["port_value"] == published
+    )
+    [route] = _envoy_routes(listener["name"])
+    issuers = _envoy_clusters()[route["route"]["cluster"]]
+    assert _endpoints(issuers) == {f"{name}:{issuer_port}" for name in gateways}
+    assert issuers["lb_policy"] == "ROUND_ROBIN"
+    assert any("http_health_check" in check for check in issuers["health_checks"])
 
 
 def test_envoy_listens_on_the_published_port(services: dict[str, Any]) -> None:

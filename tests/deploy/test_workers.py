@@ -1,4 +1,5 @@
-"""`serve --sandbox --workers 2`: two processes on one port, both serving, one clean stop.
+"""`serve --sandbox --workers 2`: two processes on one port, both serving, one clean stop; and
+both sign tokens with one key, so a token from either is good at both.
 
 Which worker took a connection is read from /proc: each worker process holds the server end
 of the TCP connections the kernel gave it (SO_REUSEPORT spreads them by connection hash).
@@ -19,8 +20,16 @@ from pathlib import Path
 import grpc
 import pytest
 
+from gateway.cli.credentials import PartnerTokens
 from gateway.cli.journey import TripPlan, compose_request
-from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
+from gateway.settings import GatewaySettings
+from partnergateway.v1 import (
+    order_service_pb2,
+    order_service_pb2_grpc,
+    solution_pb2,
+    solution_service_pb2_grpc,
+)
+from tests.support import bearer
 
 pytestmark = [
     pytest.mark.slow,
@@ -80,13 +89,22 @@ def _running(pid: int) -> bool:
 
 
 @pytest.fixture
-async def workers(tmp_path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Process, Path, int]]:
+def issuer_port() -> int:
+    return _free_port()
+
+
+@pytest.fixture
+async def workers(
+    tmp_path: Path, issuer_port: int
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, Path, int]]:
     port = _free_port()
     log = tmp_path / "serve.log"
     environment = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("PSG_")},
         "PSG_STATE_DIR": str(tmp_path / "state"),
         "PSG_SERVER__GRACE_PERIOD_S": "1",
+        # Every worker serves the token issuer on this one port, too.
+        "PSG_AUTH__ISSUER__ADDRESS": f"127.0.0.1:{issuer_port}",
     }
     with log.open("w", encoding="utf-8") as output:
         process = await asyncio.create_subprocess_exec(
@@ -112,7 +130,7 @@ async def workers(tmp_path: Path) -> AsyncIterator[tuple[asyncio.subprocess.Proc
 
 
 async def test_two_workers_share_the_port_and_stop_cleanly(
-    workers: tuple[asyncio.subprocess.Process, Path, int],
+    workers: tuple[asyncio.subprocess.Process, Path, int], issuer_port: int
 ) -> None:
     process, log, port = workers
     started = await _wait_for(process, log, WORKER_LINE, WORKERS)
@@ -129,6 +147,10 @@ async def test_two_workers_share_the_port_and_stop_cleanly(
     plan = TripPlan.sample(datetime.now(UTC).date())
     # A local subchannel pool per channel: otherwise gRPC shares one connection among them.
     options = [("grpc.use_local_subchannel_pool", 1), ("grpc.enable_http_proxy", 0)]
+    # The sandbox partners' well-known secrets, as `serve --sandbox` registers them. One token,
+    # issued by whichever worker took that connection, is sent to both workers below.
+    tokens = PartnerTokens.from_settings(GatewaySettings(), f"http://127.0.0.1:{issuer_port}")
+    metadata = bearer(await tokens.token("airline-a"))
     channels = [
         grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(CHANNELS)
     ]
@@ -136,7 +158,7 @@ async def test_two_workers_share_the_port_and_stop_cleanly(
         responses = await asyncio.gather(
             *(
                 solution_service_pb2_grpc.SolutionServiceStub(channel).ComposeSolution(
-                    compose_request("flight", plan), timeout=30
+                    compose_request("flight", plan), timeout=30, metadata=metadata
                 )
                 for channel in channels
             )
@@ -152,7 +174,24 @@ async def test_two_workers_share_the_port_and_stop_cleanly(
             await channel.close(grace=None)
 
     assert sum(served.values()) == CHANNELS
+    # Both workers served, and both accepted the one token: they share the signing key.
     assert all(count > 0 for count in served.values()), f"one worker served all: {served}"
+    # Tokens from either worker's issuer: a few, each over a new connection (the kernel
+    # spreads those over the workers too, so most likely both issue some), each used on
+    # several new gRPC connections.
+    for _ in range(4):
+        fresh = PartnerTokens.from_settings(GatewaySettings(), f"http://127.0.0.1:{issuer_port}")
+        token = bearer(await fresh.token("telecom-cn"))
+        checks = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(4)]
+        try:
+            for channel in checks:
+                listed = await order_service_pb2_grpc.OrderServiceStub(channel).ListOrders(
+                    order_service_pb2.ListOrdersRequest(), timeout=10, metadata=token
+                )
+                assert list(listed.orders) == []
+        finally:
+            for channel in checks:
+                await channel.close(grace=None)
 
     process.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(process.wait(), timeout=30) == 0

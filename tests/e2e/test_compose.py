@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.cli.credentials import acting_as
 from gateway.cli.journey import ENTRY_KINDS, Person, TripPlan, compose_request
 from partnergateway.v1 import solution_pb2, solution_service_pb2
 from tests.support import SandboxControl, Stub
@@ -163,9 +164,10 @@ async def test_get_solution_returns_what_compose_returned(
 ) -> None:
     solution = await compose(stub, compose_request("car", TripPlan.sample(TODAY)))
 
-    fetched = await stub.GetSolution(
-        solution_service_pb2.GetSolutionRequest(solution_id=solution.solution_id), timeout=5
-    )
+    with acting_as("car-a"):  # its owner: the entry partner (others get NOT_FOUND)
+        fetched = await stub.GetSolution(
+            solution_service_pb2.GetSolutionRequest(solution_id=solution.solution_id), timeout=5
+        )
 
     assert fetched.solution == solution
 

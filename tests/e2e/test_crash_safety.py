@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,11 +16,14 @@ import grpc
 import pytest
 import yaml
 
+from gateway.cli.channels import open_channel
+from gateway.cli.credentials import PartnerTokens
 from gateway.cli.sandbox_link import link_to_sandbox
-from gateway.settings import GatewaySettings
+from gateway.settings import GatewaySettings, load_settings
 from partnergateway.v1 import order_pb2
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
 from tests.e2e.booking_support import book, compose_solution, final_order
+from tests.support import secret_of
 
 CRASH_POINTS = [
     "before_commit:hold:started:flight",  # before the intent to hold is recorded
@@ -66,13 +70,32 @@ async def gateway_process(
         await process.wait()
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
 def write_config(path: Path, cluster: SandboxCluster, state_dir: Path) -> Path:
+    """The gateway's settings; its token issuer keeps one address and one signing key across
+    restarts, so a token obtained before a crash is still good after it."""
     settings = link_to_sandbox(GatewaySettings(state_dir=state_dir), cluster)
+    partner_ids = [p.id for p in settings.partners]
     document = {
         "server": {"address": "127.0.0.1:0", "grace_period_s": 1},
         "state_dir": str(state_dir),
         "booking": {"step_timeout_s": 2, "lease_ttl_s": 1, "recovery_interval_s": 0.3},
         "partners": [p.model_dump(mode="json") for p in settings.partners],
+        "auth": {
+            "issuer": {
+                "address": f"127.0.0.1:{free_port()}",
+                "signing_key_file": str(state_dir / "issuer-key.json"),
+                "clients": [
+                    {"client_id": pid, "client_secret": secret_of(pid)} for pid in partner_ids
+                ],
+            }
+        },
     }
     path.write_text(yaml.safe_dump(document))
     return path
@@ -85,9 +108,10 @@ async def test_sigkill_at_a_step_boundary_leaves_nothing_half_booked(
 ) -> None:
     async with await start_sandbox(DEFAULT_PARTNERS) as cluster:
         config = write_config(tmp_path / "gateway.yaml", cluster, tmp_path / "state")
+        tokens = PartnerTokens.from_settings(load_settings(config))
 
         async with gateway_process(config, crash_at) as (doomed, target):
-            async with grpc.aio.insecure_channel(target) as channel:
+            async with open_channel(target, tokens=tokens) as channel:
                 solution = await compose_solution(channel)
                 with pytest.raises(grpc.aio.AioRpcError):
                     await book(channel, solution, "crash-1")  # the gateway dies under it
@@ -95,9 +119,10 @@ async def test_sigkill_at_a_step_boundary_leaves_nothing_half_booked(
 
         async with (
             gateway_process(config) as (_, target),
-            grpc.aio.insecure_channel(target) as channel,
+            open_channel(target, tokens=tokens) as channel,
         ):
-            # Replaying the request finds the order the dead gateway stored.
+            # Replaying the request (with the token from before) finds the order the dead
+            # gateway stored.
             order = await book(channel, solution, "crash-1")
             order = await final_order(channel, order.order_id, solution.entry.partner_id)
 

@@ -8,7 +8,6 @@ import asyncio
 import socket
 from collections.abc import AsyncIterator
 
-import grpc
 import pytest
 
 from gateway.cli.journey import compose_request
@@ -19,7 +18,7 @@ from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
 from tests.e2e.booking_support import PLAN
 from tests.e2e.cancel_probe import CANCELLED
 from tests.e2e.test_compose import component, compose
-from tests.support import SandboxControl, Stub
+from tests.support import SandboxControl, Stub, token_channel
 
 OK = solution_pb2.COMPONENT_STATUS_OK
 
@@ -78,12 +77,15 @@ async def test_malformed_json_is_a_protocol_error_not_a_crash(
 
 
 async def test_token_endpoint_down_the_partner_is_unavailable_others_are_not(
-    own_gateway: RunningGateway, control: SandboxControl, stub: Stub
+    own_gateway: RunningGateway,
+    gateway_settings: GatewaySettings,
+    control: SandboxControl,
+    stub: Stub,
 ) -> None:
     await control.set_knobs(
         "airline-b", fail_next=[{"operation": "token", "status": 503, "count": 100}]
     )
-    async with grpc.aio.insecure_channel(own_gateway.target) as channel:
+    async with token_channel(gateway_settings, own_gateway) as channel:
         fresh = solution_service_pb2_grpc.SolutionServiceStub(channel)
         solution = await compose(fresh, compose_request("roaming", PLAN), wait_s=5)
 
@@ -134,7 +136,7 @@ async def test_connection_resets_the_partner_is_unavailable(
     async with (
         server,
         running_gateway(settings, "127.0.0.1:0") as resetting,
-        grpc.aio.insecure_channel(resetting.target) as channel,
+        token_channel(settings, resetting) as channel,
     ):
         solution = await compose(
             solution_service_pb2_grpc.SolutionServiceStub(channel),
@@ -167,7 +169,7 @@ async def test_a_cancelled_caller_cancels_its_partner_calls_at_once(
     cancelled.clear()
     async with (
         running_gateway(settings, "127.0.0.1:0") as probing,
-        grpc.aio.insecure_channel(probing.target) as channel,
+        token_channel(settings, probing) as channel,
     ):
         call = solution_service_pb2_grpc.SolutionServiceStub(channel).ComposeSolution(
             compose_request("roaming", PLAN), timeout=60

@@ -1,6 +1,8 @@
 """Fuzzing the gateway through real gRPC: whatever the request holds — strings long or short,
 ASCII or not, impossible dates, any entry kind, any number of travellers — the answer is never
-INTERNAL or UNKNOWN, and the gateway stays healthy."""
+INTERNAL or UNKNOWN, and the gateway stays healthy. Each call carries the token of the
+partner it names, when that partner can get one, so random requests get as far as a
+partner's own would."""
 
 from __future__ import annotations
 
@@ -14,10 +16,14 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gateway.cli.credentials import PartnerTokens
 from gateway.cli.journey import ENTRY_KINDS, TripPlan, compose_request
 from gateway.errors import ERROR_DOMAIN
 from gateway.validation import MAX_NAME_LENGTH
 from partnergateway.v1 import (
+    consent_pb2,
+    consent_service_pb2,
+    consent_service_pb2_grpc,
     entry_pb2,
     feedback_service_pb2,
     feedback_service_pb2_grpc,
@@ -25,11 +31,12 @@ from partnergateway.v1 import (
     order_service_pb2_grpc,
     solution_service_pb2,
 )
-from tests.support import Stub, error_info
+from tests.support import DEFAULT_PARTNER, Stub, bearer, error_info
 
 TODAY = datetime.now(UTC).date()
 PLAN = TripPlan.sample(TODAY)
 FORBIDDEN = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+Metadata = tuple[tuple[str, str], ...]
 FUZZ = settings(
     max_examples=50,
     deadline=None,
@@ -84,7 +91,23 @@ def travellers(draw: st.DrawFn) -> entry_pb2.Traveller:
         home_airport=draw(texts),
         driver=draw(st.booleans()),
         phone_number=draw(texts),
+        passport_number=draw(texts),
+        driving_licence_number=draw(texts),
     )
+
+
+@st.composite
+def consents(draw: st.DrawFn) -> consent_pb2.Consent:
+    consent = consent_pb2.Consent(
+        consent_id=draw(texts),
+        purpose=draw(st.one_of(st.just("travel_abroad"), texts)),
+        partner_ids=draw(st.lists(texts, max_size=40)),
+        partner_kinds=draw(st.lists(st.one_of(st.just("airline"), texts), max_size=5)),
+        notice_version=draw(texts),
+    )
+    if draw(st.booleans()):
+        consent.give_time.FromSeconds(draw(st.integers(-62135596800, 253402300799)))
+    return consent
 
 
 @st.composite
@@ -142,6 +165,8 @@ def random_compose_requests(draw: st.DrawFn) -> solution_service_pb2.ComposeSolu
     )
     if draw(st.booleans()):
         request.entry.CopyFrom(draw(entries()))
+    if draw(st.booleans()):
+        request.consent.CopyFrom(draw(consents()))
     return request
 
 
@@ -191,6 +216,8 @@ def id_requests(draw: st.DrawFn) -> tuple[str, message.Message]:
                 "CancelOrder",
                 "SubmitFeedback",
                 "GetKpiReport",
+                "GetConsent",
+                "WithdrawConsent",
             ]
         )
     )
@@ -203,6 +230,7 @@ def id_requests(draw: st.DrawFn) -> tuple[str, message.Message]:
             solution_id=draw(ids),
             accepted_components=draw(st.lists(texts, max_size=5)),
             partner_id=draw(ids),
+            travellers=draw(st.lists(travellers(), max_size=12)),
         )
     elif method == "GetOrder":
         request = order_service_pb2.GetOrderRequest(order_id=draw(ids), partner_id=draw(ids))
@@ -228,6 +256,10 @@ def id_requests(draw: st.DrawFn) -> tuple[str, message.Message]:
         if subject is not None:
             setattr(feedback, subject, draw(ids))
         request = feedback
+    elif method == "GetConsent":
+        request = consent_service_pb2.GetConsentRequest(consent_id=draw(ids))
+    elif method == "WithdrawConsent":
+        request = consent_service_pb2.WithdrawConsentRequest(consent_id=draw(ids))
     else:
         request = feedback_service_pb2.GetKpiReportRequest(partner_id=draw(ids), recipe=draw(texts))
     return method, request
@@ -246,6 +278,16 @@ def assert_answered(error: grpc.aio.AioRpcError) -> None:
     assert error_info(status).domain == ERROR_DOMAIN
 
 
+async def caller_token(tokens: PartnerTokens, request: message.Message) -> Metadata:
+    """What the call carries: none of its own when the partner the request names can get a
+    token (the channel adds it), else `DEFAULT_PARTNER`'s, which the gateway must refuse
+    like any impostor's (for most random names, it does)."""
+    partner = tokens.acting_partner(request)
+    if partner is not None and tokens.can_act_as(partner):
+        return ()
+    return bearer(await tokens.token(DEFAULT_PARTNER))
+
+
 async def assert_healthy(channel: grpc.aio.Channel) -> None:
     health = health_pb2_grpc.HealthStub(channel)
     response = await health.Check(health_pb2.HealthCheckRequest(), timeout=5)
@@ -255,10 +297,15 @@ async def assert_healthy(channel: grpc.aio.Channel) -> None:
 @FUZZ
 @given(request=compose_requests)
 async def test_compose_never_fails_internally(
-    stub: Stub, channel: grpc.aio.Channel, request: solution_service_pb2.ComposeSolutionRequest
+    stub: Stub,
+    channel: grpc.aio.Channel,
+    tokens: PartnerTokens,
+    request: solution_service_pb2.ComposeSolutionRequest,
 ) -> None:
     try:
-        await stub.ComposeSolution(request, timeout=10)
+        await stub.ComposeSolution(
+            request, timeout=10, metadata=await caller_token(tokens, request)
+        )
     except grpc.aio.AioRpcError as exc:
         assert_answered(exc)
     await assert_healthy(channel)
@@ -267,11 +314,12 @@ async def test_compose_never_fails_internally(
 @FUZZ
 @given(call=id_requests())
 async def test_id_taking_rpcs_never_fail_internally(
-    stub: Stub, channel: grpc.aio.Channel, call: tuple[str, message.Message]
+    stub: Stub, channel: grpc.aio.Channel, tokens: PartnerTokens, call: tuple[str, message.Message]
 ) -> None:
     method, request = call
     orders = order_service_pb2_grpc.OrderServiceStub(channel)
     feedback = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
+    consents = consent_service_pb2_grpc.ConsentServiceStub(channel)
     target = {
         "GetSolution": stub.GetSolution,
         "BookSolution": orders.BookSolution,
@@ -280,9 +328,12 @@ async def test_id_taking_rpcs_never_fail_internally(
         "CancelOrder": orders.CancelOrder,
         "SubmitFeedback": feedback.SubmitFeedback,
         "GetKpiReport": feedback.GetKpiReport,
+        "GetConsent": consents.GetConsent,
+        "WithdrawConsent": consents.WithdrawConsent,
     }[method]
     try:
-        await target(request, timeout=10)  # type: ignore[operator]
+        metadata = await caller_token(tokens, request)
+        await target(request, timeout=10, metadata=metadata)  # type: ignore[operator]
     except grpc.aio.AioRpcError as exc:
         assert_answered(exc)
     await assert_healthy(channel)

@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -16,6 +17,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from gateway.cli.credentials import acting_as
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings
 from partnergateway.v1 import (
@@ -28,7 +30,15 @@ from partnergateway.v1 import (
     solution_pb2,
 )
 from tests.e2e.booking_support import book, compose_solution, final_order
-from tests.support import SandboxControl, Stub, error_info, rich_status, violated_fields
+from tests.support import (
+    SandboxControl,
+    Stub,
+    error_info,
+    rich_status,
+    token_channel,
+    violated_fields,
+    write_client_config,
+)
 
 RECIPE = "travel_abroad@1"
 FEEDBACK_SERVICE = "partnergateway.v1.FeedbackService"
@@ -45,8 +55,10 @@ async def own_gateway(
 
 
 @pytest.fixture
-async def own_channel(own_gateway: RunningGateway) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(own_gateway.target) as channel:
+async def own_channel(
+    own_gateway: RunningGateway, gateway_settings: GatewaySettings
+) -> AsyncIterator[grpc.aio.Channel]:
+    async with token_channel(gateway_settings, own_gateway) as channel:
         yield channel
 
 
@@ -119,9 +131,15 @@ async def cli(*args: str) -> tuple[int, str, str]:
 
 
 async def test_take_up_and_nps_have_exactly_the_expected_values(
-    own_gateway: RunningGateway, own_channel: grpc.aio.Channel, control: SandboxControl, stub: Stub
+    own_gateway: RunningGateway,
+    own_channel: grpc.aio.Channel,
+    gateway_settings: GatewaySettings,
+    control: SandboxControl,
+    stub: Stub,
+    tmp_path: Path,
 ) -> None:
     channel, target = own_channel, own_gateway.target
+    config = str(write_client_config(gateway_settings, own_gateway, tmp_path / "cli.yaml"))
     # telecom-cn (roaming entry) offers three solutions, airline-a (flight entry) two.
     t1, t2, t3 = [await compose_solution(channel, "roaming") for _ in range(3)]
     a1, a2 = [await compose_solution(channel, "flight") for _ in range(2)]
@@ -161,7 +179,17 @@ async def test_take_up_and_nps_have_exactly_the_expected_values(
     on_order = await submit(channel, "kpi-fb-3", 9, order=o2)
     assert (on_order.solution_id, on_order.order_id) == (t2.solution_id, o2.order_id)
     code, out, err = await cli(
-        "feedback", "--solution", t3.solution_id, "--score", "4", "--target", target
+        "feedback",
+        "--solution",
+        t3.solution_id,
+        "--score",
+        "4",
+        "--partner",
+        "telecom-cn",
+        "--target",
+        target,
+        "--config",
+        config,
     )
     assert code == 0, err
     assert "score 4" in out
@@ -169,7 +197,8 @@ async def test_take_up_and_nps_have_exactly_the_expected_values(
     await submit(channel, "kpi-fb-5", 0, solution=a1)
     await submit(channel, "kpi-fb-6", 6, order=partial)
 
-    rows = await report(channel)
+    # Each partner reads its own rows (its token says who asks).
+    rows = [*await report(channel, "airline-a"), *await report(channel, "telecom-cn")]
 
     assert [counts(r) for r in rows] == [
         ("airline-a", RECIPE, 2, 1, 2, 0, 0, 2),
@@ -177,18 +206,21 @@ async def test_take_up_and_nps_have_exactly_the_expected_values(
     ]
     assert [r.take_up for r in rows] == [0.5, 2 / 3]
     assert [r.nps for r in rows] == [-100.0, 25.0]
-    # Filters: one entry partner; a recipe by name (every version) or by name@version.
-    assert [r.entry_partner_id for r in await report(channel, partner_id="telecom-cn")] == [
-        "telecom-cn"
-    ]
-    assert len(await report(channel, recipe="travel_abroad")) == 2
-    assert len(await report(channel, recipe=RECIPE)) == 2
-    assert await report(channel, recipe="travel_abroad@2") == []
+    # Naming no partner, the caller's rows; a recipe by name (every version) or name@version.
+    assert [r.entry_partner_id for r in await report(channel)] == ["telecom-cn"]
+    assert len(await report(channel, "airline-a", recipe="travel_abroad")) == 1
+    assert len(await report(channel, "telecom-cn", recipe=RECIPE)) == 1
+    assert await report(channel, "telecom-cn", recipe="travel_abroad@2") == []
     assert await report(channel, partner_id="insurer-a") == []
 
-    code, out, err = await cli("kpis", "--target", target, "--json")
-    assert code == 0, err
-    assert [json.loads(line) for line in out.splitlines()] == [
+    printed = []
+    for partner in ("airline-a", "telecom-cn"):
+        code, out, err = await cli(
+            "kpis", "--partner", partner, "--target", target, "--json", "--config", config
+        )
+        assert code == 0, err
+        printed += [json.loads(line) for line in out.splitlines()]
+    assert printed == [
         {
             "entry_partner": "airline-a",
             "recipe": RECIPE,
@@ -214,7 +246,9 @@ async def test_take_up_and_nps_have_exactly_the_expected_values(
             "nps": 25.0,
         },
     ]
-    code, out, err = await cli("kpis", "--partner", "telecom-cn", "--target", target)
+    code, out, err = await cli(
+        "kpis", "--partner", "telecom-cn", "--target", target, "--config", config
+    )
     assert code == 0, err
     assert "telecom-cn" in out
     assert "+25.0" in out
@@ -241,7 +275,6 @@ async def test_without_responses_nps_is_unset_not_zero(
         ({"score": None}, {"score"}),  # absent is refused, not read as 0
         ({"comment": "x" * 2001}, {"comment"}),
         ({"request_id": ""}, {"request_id"}),
-        ({"partner_id": ""}, {"partner_id"}),
         ({"solution_id": None}, {"solution_id"}),
         ({"solution_id": ""}, {"solution_id"}),
         (
@@ -271,6 +304,31 @@ async def test_invalid_feedback_is_refused_with_every_field_violation(
 
     assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert violated_fields(rich_status(caught.value)) == violated
+
+
+async def test_an_empty_partner_id_is_the_callers_and_without_tokens_a_violation(
+    channel: grpc.aio.Channel, channel_without_auth: grpc.aio.Channel, stub: Stub
+) -> None:
+    def unnamed(solution: solution_pb2.Solution) -> feedback_service_pb2.SubmitFeedbackRequest:
+        return feedback_service_pb2.SubmitFeedbackRequest(
+            request_id="kpi-no-partner", solution_id=solution.solution_id, score=8
+        )
+
+    solution = await compose_solution(channel, "flight")
+    with acting_as(solution.entry.partner_id):
+        response = await feedback_service_pb2_grpc.FeedbackServiceStub(channel).SubmitFeedback(
+            unnamed(solution), timeout=10
+        )
+    assert response.feedback.partner_id == solution.entry.partner_id
+
+    # Without authentication, nothing says who calls: the request must.
+    anonymous = await compose_solution(channel_without_auth, "flight")
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await feedback_service_pb2_grpc.FeedbackServiceStub(channel_without_auth).SubmitFeedback(
+            unnamed(anonymous), timeout=10
+        )
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(rich_status(caught.value)) == {"partner_id"}
 
 
 async def test_feedback_on_another_partners_solution_or_order_is_not_found(

@@ -8,15 +8,13 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import grpc
-
 from bundles import RECIPES_DIR
 from gateway.cli.journey import TRAVEL_PARTNER_KINDS, TripPlan, compose_request, full_consent
 from gateway.runtime import running_gateway
 from gateway.settings import GatewaySettings, PartnerSettings
 from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
 from sandbox import PartnerSpec, start_sandbox
-from tests.support import SandboxControl, Stub
+from tests.support import SandboxControl, Stub, token_channel
 
 ROOT = Path(__file__).resolve().parents[2]
 HOTEL_COMPONENT = """
@@ -95,7 +93,7 @@ async def test_a_hotel_kind_needs_no_gateway_change(
         )
         async with (
             running_gateway(settings, "127.0.0.1:0") as gateway,
-            grpc.aio.insecure_channel(gateway.target) as channel,
+            token_channel(settings, gateway) as channel,
         ):
             stub: Stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
             plan = TripPlan.sample(datetime.now(UTC).date())

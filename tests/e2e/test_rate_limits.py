@@ -21,7 +21,7 @@ from partnergateway.v1 import (
     solution_service_pb2,
     solution_service_pb2_grpc,
 )
-from tests.support import SandboxControl, Stub, error_info, rich_status
+from tests.support import SandboxControl, Stub, error_info, rich_status, token_channel
 
 PLAN = TripPlan.sample(datetime.now(UTC).date())
 BURST = 2
@@ -44,8 +44,10 @@ async def limited(
 
 
 @pytest.fixture
-async def limited_channel(limited: RunningGateway) -> AsyncIterator[grpc.aio.Channel]:
-    async with grpc.aio.insecure_channel(limited.target) as channel:
+async def limited_channel(
+    limited: RunningGateway, gateway_settings: GatewaySettings
+) -> AsyncIterator[grpc.aio.Channel]:
+    async with token_channel(gateway_settings, limited) as channel:
         yield channel
 
 

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
+from gateway.cli.credentials import PartnerTokens
 from gateway.cli.journey import Person, TripPlan, compose_request
 from gateway.settings import GatewaySettings
-from partnergateway.v1 import solution_service_pb2
-from tests.support import SandboxControl, Stub, error_info, rich_status, violated_fields
+from partnergateway.v1 import solution_service_pb2, solution_service_pb2_grpc
+from tests.support import SandboxControl, Stub, bearer, error_info, rich_status, violated_fields
 
 TODAY = datetime.now(UTC).date()
 PLAN = TripPlan.sample(TODAY)
@@ -19,9 +20,10 @@ PLAN = TripPlan.sample(TODAY)
 async def refused(
     stub: Stub,
     request: solution_service_pb2.ComposeSolutionRequest,
+    metadata: tuple[tuple[str, str], ...] = (),
 ) -> grpc.aio.AioRpcError:
     with pytest.raises(grpc.aio.AioRpcError) as caught:
-        await stub.ComposeSolution(request, timeout=5)
+        await stub.ComposeSolution(request, timeout=5, metadata=metadata)
     return caught.value
 
 
@@ -104,14 +106,23 @@ async def test_every_problem_is_reported_at_once(
 
 
 async def test_entry_partner_must_be_registered_and_of_the_right_kind(
-    stub: Stub,
+    stub: Stub, tokens: PartnerTokens, channel_without_auth: grpc.aio.Channel
 ) -> None:
     wrong_kind = compose_request("flight", PLAN, partner_id="car-a")
-    unknown = compose_request("flight", PLAN, partner_id="airline-zz")
+    status = rich_status(await refused(stub, wrong_kind))
+    assert "entry.partner_id" in violated_fields(status)
 
-    for request in (wrong_kind, unknown):
-        status = rich_status(await refused(stub, request))
-        assert "entry.partner_id" in violated_fields(status)
+    # No unregistered partner gets a token; naming one with another's token is refused first.
+    unknown = compose_request("flight", PLAN, partner_id="airline-zz")
+    error = await refused(stub, unknown, bearer(await tokens.token("airline-a")))
+    assert (error.code(), error_info(rich_status(error)).reason) == (
+        grpc.StatusCode.PERMISSION_DENIED,
+        "PARTNER_MISMATCH",
+    )
+    # Without authentication, the name the request gives is checked.
+    anonymous: Stub = solution_service_pb2_grpc.SolutionServiceStub(channel_without_auth)
+    status = rich_status(await refused(anonymous, unknown))
+    assert "entry.partner_id" in violated_fields(status)
 
 
 async def test_replay_returns_the_first_solution_and_asks_no_partner(

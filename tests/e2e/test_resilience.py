@@ -6,14 +6,12 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-import grpc
-
 from gateway.cli.journey import TripPlan, compose_request
 from gateway.runtime import partner_stats, running_gateway
 from gateway.settings import GatewaySettings
 from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
 from tests.e2e.test_compose import component, compose
-from tests.support import SandboxControl, Stub
+from tests.support import SandboxControl, Stub, token_channel
 
 OK = solution_pb2.COMPONENT_STATUS_OK
 UNAVAILABLE = solution_pb2.COMPONENT_STATUS_UNAVAILABLE
@@ -112,7 +110,7 @@ async def test_concurrent_compositions_fetch_each_token_once(
     )
     async with (
         running_gateway(settings, "127.0.0.1:0") as fresh,
-        grpc.aio.insecure_channel(fresh.target) as channel,
+        token_channel(settings, fresh) as channel,
     ):
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
         solutions = await asyncio.gather(

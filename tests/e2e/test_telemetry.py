@@ -40,6 +40,7 @@ from partnergateway.v1 import (
 )
 from sandbox import DEFAULT_PARTNERS, start_sandbox
 from tests.e2e.booking_support import PLAN
+from tests.support import token_channel
 
 
 class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
@@ -113,9 +114,10 @@ async def traced(
 
 async def test_one_trace_from_the_caller_through_every_partner(
     traced: tuple[RunningGateway, Telemetry, Receiver, InMemoryMetricReader],
+    gateway_settings: GatewaySettings,
 ) -> None:
     gateway, telemetry, collected, _ = traced
-    async with grpc.aio.insecure_channel(gateway.target) as channel:
+    async with token_channel(gateway_settings, gateway) as channel:
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
         with traced_call(telemetry, "partner.entry") as (metadata, trace_id):
             await stub.ComposeSolution(
@@ -165,7 +167,7 @@ async def test_an_exporter_that_is_down_costs_spans_not_requests(
     try:
         async with (
             running_gateway(settings, "127.0.0.1:0", telemetry=telemetry) as gateway,
-            grpc.aio.insecure_channel(gateway.target) as channel,
+            token_channel(settings, gateway) as channel,
         ):
             answers = [
                 await solution_service_pb2_grpc.SolutionServiceStub(channel).ComposeSolution(
@@ -195,9 +197,10 @@ def _points(reader: InMemoryMetricReader, name: str) -> dict[frozenset[tuple[str
 
 async def test_metrics_count_exactly_what_happened(
     traced: tuple[RunningGateway, Telemetry, Receiver, InMemoryMetricReader],
+    gateway_settings: GatewaySettings,
 ) -> None:
     gateway, _, _, reader = traced
-    async with grpc.aio.insecure_channel(gateway.target) as channel:
+    async with token_channel(gateway_settings, gateway) as channel:
         solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
         composed = [
             (await solutions.ComposeSolution(compose_request(kind, PLAN), timeout=10)).solution
@@ -261,6 +264,7 @@ async def test_metrics_count_exactly_what_happened(
 
 async def test_log_lines_are_json_with_trace_ids_and_no_personal_data(
     traced: tuple[RunningGateway, Telemetry, Receiver, InMemoryMetricReader],
+    gateway_settings: GatewaySettings,
 ) -> None:
     gateway, telemetry, _, _ = traced
     lines: list[str] = []
@@ -276,7 +280,7 @@ async def test_log_lines_are_json_with_trace_ids_and_no_personal_data(
     root.addHandler(handler)
     root.setLevel(logging.INFO)
     try:
-        async with grpc.aio.insecure_channel(gateway.target) as channel:
+        async with token_channel(gateway_settings, gateway) as channel:
             stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
             with traced_call(telemetry, "partner.entry") as (metadata, trace_id):
                 await stub.ComposeSolution(
@@ -301,6 +305,7 @@ async def test_log_lines_are_json_with_trace_ids_and_no_personal_data(
 
 async def test_no_personal_data_in_logs_spans_or_errors(
     traced: tuple[RunningGateway, Telemetry, Receiver, InMemoryMetricReader],
+    gateway_settings: GatewaySettings,
 ) -> None:
     """A whole journey with personal data — compose, book, a refused booking — and then
     everything the gateway logged, every span exported and every error answer is scanned for
@@ -336,7 +341,7 @@ async def test_no_personal_data_in_logs_spans_or_errors(
     root.setLevel(logging.INFO)
     errors: list[str] = []
     try:
-        async with grpc.aio.insecure_channel(gateway.target) as channel:
+        async with token_channel(gateway_settings, gateway) as channel:
             solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
             orders = order_service_pb2_grpc.OrderServiceStub(channel)
             solution = (

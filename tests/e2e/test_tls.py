@@ -20,7 +20,7 @@ from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings, TlsSettings
 from partnergateway.v1 import solution_service_pb2_grpc
 from tests.certs import Pki, make_pki
-from tests.support import Stub
+from tests.support import Stub, token_channel, write_client_config
 
 PLAN = TripPlan.sample(datetime.now(UTC).date())
 
@@ -75,9 +75,10 @@ async def refused(channel: grpc.aio.Channel) -> grpc.StatusCode:
 
 
 async def test_tls_call_with_the_ca_composes(
-    tls_gateway: RunningGateway, pki: Pki, stub: Stub
+    tls_gateway: RunningGateway, gateway_settings: GatewaySettings, pki: Pki, stub: Stub
 ) -> None:
-    async with open_channel(tls_gateway.target, ClientTls(ca_file=pki.ca_file)) as channel:
+    tls = ClientTls(ca_file=pki.ca_file)
+    async with token_channel(gateway_settings, tls_gateway, tls) as channel:
         assert await health(channel) == health_pb2.HealthCheckResponse.SERVING
         solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
         response = await solutions.ComposeSolution(compose_request("roaming", PLAN), timeout=10)
@@ -122,7 +123,10 @@ async def test_mtls_client_certificate_of_another_ca_is_refused(
         assert await refused(channel) == grpc.StatusCode.UNAVAILABLE
 
 
-async def test_cli_composes_over_mutual_tls(mtls_gateway: RunningGateway, pki: Pki) -> None:
+async def test_cli_composes_over_mutual_tls(
+    mtls_gateway: RunningGateway, gateway_settings: GatewaySettings, pki: Pki, tmp_path: Path
+) -> None:
+    config = write_client_config(gateway_settings, mtls_gateway, tmp_path / "cli.yaml")
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -145,6 +149,8 @@ async def test_cli_composes_over_mutual_tls(mtls_gateway: RunningGateway, pki: P
         str(pki.client.cert_file),
         "--tls-key",
         str(pki.client.key_file),
+        "--config",
+        str(config),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
