@@ -57,10 +57,13 @@ def missing_token_source(settings: AuthSettings) -> str | None:
     )
 
 
+def _http_url(host: str, port: int) -> str:
+    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+
+
 def _local_url(host: str, port: int) -> str:
     """How this process reaches a socket it bound: a wildcard host is reached on loopback."""
-    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
-    return f"http://{f'[{host}]' if ':' in host else host}:{port}"
+    return _http_url({"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host), port)
 
 
 def issuer_clients(settings: TokenIssuerSettings) -> list[IssuerClient]:
@@ -86,7 +89,7 @@ async def _embedded_issuer(
     try:
         host, port = sock.getsockname()[:2]
         local = _local_url(host, port)
-        url = config.url or f"http://{f'[{host}]' if ':' in host else host}:{port}"
+        url = config.url or _http_url(host, port)
         issuer = TokenIssuer(
             issuer=url,
             audience=settings.audience,

@@ -69,7 +69,8 @@ class SagaSettings:
 
 
 def _answered(sent: AuditRecord, outcome: str) -> AuditRecord:
-    """The partner's answer to a disclosure, recorded beside it (no data again)."""
+    """What became of a disclosure (the partner's answer, or not sent), recorded beside it
+    without the data's names and hash again."""
     return replace(sent, outcome=outcome, fields=(), values_hash="")
 
 
@@ -295,7 +296,7 @@ class SagaRunner:
                 "failed",
                 key,
                 event="component_hold_failed",
-                audit=[replace(sent, outcome="consent_withdrawn", fields=(), values_hash="")],
+                audit=[_answered(sent, "consent_withdrawn")],
             )
             return
         # The audit record is committed before the data leaves, with the `started` step.
