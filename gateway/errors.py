@@ -3,6 +3,7 @@
     GatewayError                    INTERNAL; the root, never raised itself
     ├── InvalidRequestError         INVALID_ARGUMENT + BadRequest field violations
     ├── RequestIdReusedError        INVALID_ARGUMENT: same request_id, other content (AIP-155)
+    ├── MalformedRequestError       INVALID_ARGUMENT: the bytes are not the method's message
     ├── NotFoundError               NOT_FOUND
     ├── NoRecipeError               FAILED_PRECONDITION: no recipe for this entry kind
     ├── DeadlineTooShortError       DEADLINE_EXCEEDED: no time left to ask any partner
@@ -42,10 +43,20 @@ class FieldViolation:
     reason: str = "INVALID_FIELD"
 
 
+@dataclass(frozen=True)
+class LocalizedText:
+    """The error told in the caller's language (AIP-193 `LocalizedMessage`)."""
+
+    locale: str
+    message: str
+
+
 class GatewayError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
     reason: str = "INTERNAL"
     retry_after_s: float | None = None
+    # Set where the request's language is known; the error edge adds it to the status.
+    localized: LocalizedText | None = None
 
     def __init__(self, message: str, metadata: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
@@ -66,6 +77,13 @@ class InvalidRequestError(GatewayError):
 class RequestIdReusedError(GatewayError):
     code = grpc.StatusCode.INVALID_ARGUMENT
     reason = "REQUEST_ID_REUSED"
+
+
+class MalformedRequestError(GatewayError):
+    """The request could not be parsed as the protobuf message its method takes."""
+
+    code = grpc.StatusCode.INVALID_ARGUMENT
+    reason = "MALFORMED_REQUEST"
 
 
 class NotFoundError(GatewayError):

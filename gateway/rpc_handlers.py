@@ -3,6 +3,7 @@
 An interceptor says what happens around one call as an async context manager over
 `(request, context)`; `around_each_call` applies it to unary and server-streaming handlers
 alike (the only shapes the contract has) and leaves any other handler as it is.
+`with_request_deserializer` swaps how a handler of any shape parses its requests.
 """
 
 from __future__ import annotations
@@ -15,6 +16,34 @@ import grpc
 
 Ctx = grpc.aio.ServicerContext[Any, Any]
 Around = Callable[[Any, Ctx], AbstractAsyncContextManager[None]]
+Deserializer = Callable[[bytes], Any]
+
+_FACTORIES: dict[tuple[bool, bool], Callable[..., Any]] = {
+    (False, False): grpc.unary_unary_rpc_method_handler,
+    (False, True): grpc.unary_stream_rpc_method_handler,
+    (True, False): grpc.stream_unary_rpc_method_handler,
+    (True, True): grpc.stream_stream_rpc_method_handler,
+}
+
+
+def behavior_of(handler: Any) -> Any:
+    """The one behaviour (unary_unary, unary_stream, …) a method handler carries."""
+    return (
+        handler.unary_unary or handler.unary_stream or handler.stream_unary or handler.stream_stream
+    )
+
+
+def with_request_deserializer(
+    handler: Any, deserializer: Deserializer | None, behavior: Any = None
+) -> Any:
+    """`handler`, of whatever shape, parsing its requests with `deserializer` (and running
+    `behavior` instead of its own, when given)."""
+    factory = _FACTORIES[(bool(handler.request_streaming), bool(handler.response_streaming))]
+    return factory(
+        behavior or behavior_of(handler),
+        request_deserializer=deserializer,
+        response_serializer=handler.response_serializer,
+    )
 
 
 def around_each_call(handler: Any, around: Around) -> Any:

@@ -12,6 +12,7 @@ from opentelemetry.instrumentation.grpc.filters import health_check, negate
 
 from gateway.auth import AuthInterceptor
 from gateway.interceptors import ErrorInterceptor
+from gateway.malformed import MalformedRequestInterceptor
 from gateway.ratelimit import RateLimiter, RateLimitInterceptor
 from gateway.settings import ServerSettings, TlsSettings
 from gateway.telemetry import MetricsInterceptor, Telemetry
@@ -55,8 +56,9 @@ def interceptors(
     """Outermost first: the server span (continuing an incoming `traceparent`; health checks
     are not traced), RED metrics, then error translation, so both see the final status;
     innermost the per-partner rate limit, whose refusals the error translation renders.
-    With `auth`, callers are authenticated between the metrics and the error translation:
-    refusals are traced and counted, and the handler never runs."""
+    Right after the metrics, requests that do not parse are refused (INVALID_ARGUMENT, the
+    same with or without a token). With `auth`, callers are authenticated next, before the
+    error translation: refusals are traced and counted, and the handler never runs."""
     chain: list[grpc.aio.ServerInterceptor] = []  # type: ignore[type-arg]
     if telemetry.enabled:
         chain.append(
@@ -65,6 +67,7 @@ def interceptors(
             )
         )
     chain.append(MetricsInterceptor(telemetry.metrics))
+    chain.append(MalformedRequestInterceptor())
     if auth is not None:
         chain.append(auth)
     chain.append(ErrorInterceptor())

@@ -11,6 +11,11 @@ public. This does not stop a name that is re-pointed later (DNS rebinding): it k
 mistakes and obvious abuse out of configuration.
 
 Cloud metadata endpoints are refused even for `local` partners: no partner lives there.
+
+A host is read as an address the way the resolver will read it: besides the usual forms,
+every IPv4 form `inet_aton` accepts — one to four parts, each decimal, hex (`0x`) or octal
+(leading `0`), so `2852039166`, `0xa9fea9fe`, `0251.0376.0251.0376` and `169.254.43518` are
+all 169.254.169.254 — and is checked as that address, for `local` partners too.
 """
 
 from __future__ import annotations
@@ -43,6 +48,11 @@ _NOT_PUBLIC = (
     ipaddress.ip_network("fc00::/7"),  # unique local (RFC 4193)
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_DIGITS = {
+    8: frozenset("01234567"),
+    10: frozenset("0123456789"),
+    16: frozenset("0123456789abcdefABCDEF"),
+}
 
 
 class UnsafeEndpointError(ValueError):
@@ -73,6 +83,9 @@ def check_partner_url(url: str, *, local: bool = False, resolve: Resolver = reso
     host = (parts.hostname or "").rstrip(".").lower()
     if not host:
         raise UnsafeEndpointError(f"{url!r} has no host")
+    if any(c.isspace() or not c.isprintable() for c in host):
+        # `inet_aton` reads "169.254.169.254 x" as the address before the space.
+        raise UnsafeEndpointError(f"{url!r}: the host contains spaces or control characters")
     if host in METADATA_HOSTS:
         raise UnsafeEndpointError(f"{url!r} is a cloud metadata service")
     literal = _literal_address(host)
@@ -99,7 +112,41 @@ def _literal_address(host: str) -> IPAddress | None:
     try:
         return ipaddress.ip_address(host)
     except ValueError:
+        return _inet_aton(host)
+
+
+def _inet_aton(host: str) -> ipaddress.IPv4Address | None:
+    """`host` as `inet_aton` (and so `getaddrinfo`) reads an IPv4 address, if it is one: one
+    to four parts, decimal, hex or octal; the last part fills the bytes the others leave."""
+    parts = host.split(".")
+    if not 1 <= len(parts) <= 4:
         return None
+    values = []
+    for part in parts:
+        value = _aton_part(part)
+        if value is None:
+            return None
+        values.append(value)
+    *leading, last = values
+    if any(v > 0xFF for v in leading) or last >= 1 << (8 * (4 - len(leading))):
+        return None
+    number = last
+    for i, value in enumerate(leading):
+        number |= value << (8 * (3 - i))
+    return ipaddress.IPv4Address(number)
+
+
+def _aton_part(part: str) -> int | None:
+    if part[:2] in ("0x", "0X"):
+        digits, base = part[2:], 16
+    elif len(part) > 1 and part[0] == "0":
+        digits, base = part[1:], 8
+    else:
+        digits, base = part, 10
+    # ASCII digits only: `int` would also take other scripts' digits and underscores.
+    if not digits or not set(digits) <= _DIGITS[base]:
+        return None
+    return int(digits, base)
 
 
 def _check_address(url: str, address: IPAddress, local: bool) -> None:

@@ -415,8 +415,13 @@ def _encode_token(order: OrderRecord) -> str:
 
 
 def _decode_token(token: str) -> tuple[datetime, str]:
+    """The cursor a page token carries. Anyone can forge one, so its time must be aware and
+    in UTC's range (the store compares UTC times): else ValueError, never INTERNAL."""
     try:
         created, order_id = base64.urlsafe_b64decode(token.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(created), order_id
-    except (ValueError, UnicodeDecodeError) as exc:
+        moment = datetime.fromisoformat(created)
+        if moment.tzinfo is None:
+            raise ValueError("a page token's time has a zone")
+        return moment.astimezone(UTC), order_id
+    except (ValueError, OverflowError, UnicodeDecodeError) as exc:
         raise ValueError("bad page token") from exc

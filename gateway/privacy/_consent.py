@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from google.protobuf import timestamp_pb2
 
 from gateway.storage import ConsentRecord
+from gateway.timestamps import checked_datetime
 from gateway.validation import MAX_NOTICE_VERSION_LENGTH, Violations
 from partnergateway.v1 import consent_pb2
 
@@ -50,8 +51,7 @@ def consent_violations(
                 )
     if not consent.HasField("give_time"):
         v.add(f"{field}.give_time", "is required")
-    else:
-        given = consent.give_time.ToDatetime(UTC)
+    elif (given := checked_datetime(v, f"{field}.give_time", consent.give_time)) is not None:
         if given > now + _FUTURE_LEEWAY:
             v.add(f"{field}.give_time", "is in the future")
         elif now - given > _MAX_AGE:
@@ -73,7 +73,7 @@ def consent_violations(
 
 
 def consent_record(consent: consent_pb2.Consent, owner: str, now: datetime) -> ConsentRecord:
-    """A new record of a checked consent, with a fresh id."""
+    """A new record of a checked consent (`consent_violations` found none), with a fresh id."""
     return ConsentRecord(
         consent_id=f"cns_{uuid.uuid4().hex}",
         owner=owner,

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
 
 from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import Person, TripPlan, compose_request
+from gateway.cli.journey import Person, TripPlan, compose_request, full_consent
 from gateway.settings import GatewaySettings
-from partnergateway.v1 import solution_service_pb2, solution_service_pb2_grpc
+from partnergateway.v1 import (
+    consent_pb2,
+    order_service_pb2,
+    order_service_pb2_grpc,
+    solution_service_pb2,
+    solution_service_pb2_grpc,
+)
 from tests.support import SandboxControl, Stub, bearer, error_info, rich_status, violated_fields
 
 TODAY = datetime.now(UTC).date()
@@ -103,6 +110,78 @@ async def test_every_problem_is_reported_at_once(
     assert {"entry.flight.origin_airport", "travellers[0].given_name", "language_code"} <= (
         violated_fields(status)
     )
+
+
+# Outside google.protobuf.Timestamp's range: seconds past 9999-12-31T23:59:59Z (or far past
+# int64 dates), or nanos outside 0..999,999,999. The consent's time is otherwise valid.
+OUT_OF_RANGE_TIMES = [(2**62, 0), (253_402_300_800, 0), (-62_135_596_801, 0)]
+OUT_OF_RANGE_NANOS = [-5, 2_000_000_000]
+
+
+def _consent_given_at(seconds: int | None = None, nanos: int | None = None) -> consent_pb2.Consent:
+    consent = full_consent()
+    if seconds is not None:
+        consent.give_time.seconds = seconds
+    if nanos is not None:
+        consent.give_time.nanos = nanos
+    return consent
+
+
+@pytest.mark.parametrize(
+    ("seconds", "nanos"),
+    [*OUT_OF_RANGE_TIMES, *((None, nanos) for nanos in OUT_OF_RANGE_NANOS)],
+)
+async def test_an_out_of_range_consent_time_is_a_field_violation(
+    stub: Stub, control: SandboxControl, seconds: int | None, nanos: int | None
+) -> None:
+    request = compose_request("roaming", PLAN, consent=_consent_given_at(seconds, nanos))
+
+    error = await refused(stub, request)
+
+    assert error.code() == grpc.StatusCode.INVALID_ARGUMENT, (error.code(), error.details())
+    status = rich_status(error)
+    assert error_info(status).reason == "INVALID_REQUEST"
+    assert violated_fields(status) == {"consent.give_time"}
+    await assert_no_partner_called(control)
+
+
+async def test_a_streamed_composition_range_checks_the_consent_time_too(stub: Stub) -> None:
+    request = compose_request("roaming", PLAN, consent=_consent_given_at(nanos=-5))
+    streamed = solution_service_pb2.StreamSolutionRequest.FromString(request.SerializeToString())
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        async for _update in stub.StreamSolution(streamed, timeout=5):
+            pass
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert violated_fields(rich_status(caught.value)) == {"consent.give_time"}
+
+
+def _forged_page_token(created: str) -> str:
+    return base64.urlsafe_b64encode(f"{created}|ord_x".encode()).decode()
+
+
+@pytest.mark.parametrize(
+    "created",
+    [
+        "9999-12-31T23:59:59-14:00",  # past the last representable UTC moment
+        "0001-01-01T00:00:00+14:00",  # before the first
+        "2027-01-01T00:00:00",  # no time zone
+    ],
+)
+async def test_a_forged_page_token_is_a_field_violation(
+    channel: grpc.aio.Channel, created: str
+) -> None:
+    orders = order_service_pb2_grpc.OrderServiceStub(channel)
+    request = order_service_pb2.ListOrdersRequest(
+        partner_id="airline-a", page_token=_forged_page_token(created)
+    )
+
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await orders.ListOrders(request, timeout=5)
+
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT, caught.value.details()
+    assert violated_fields(rich_status(caught.value)) == {"page_token"}
 
 
 async def test_entry_partner_must_be_registered_and_of_the_right_kind(

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
+import sys
 from collections.abc import Callable, Iterable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from gateway.settings import GatewaySettings, PartnerSettings
@@ -75,6 +80,110 @@ def test_cloud_metadata_is_refused_even_for_local_partners(url: str) -> None:
         check_partner_url(url, local=True, resolve=no_lookup)
 
 
+# 169.254.169.254 in every form `inet_aton` (and so the resolver) reads.
+METADATA_SPELLINGS = [
+    "http://2852039166/",  # one number
+    "http://0xa9fea9fe/",  # one hex number
+    "http://0XA9FEA9FE:80/latest/meta-data/",
+    "http://0251.0376.0251.0376/",  # octal parts
+    "http://169.254.43518/",  # three parts: the last fills two bytes
+    "http://169.16689662/",  # two parts: the last fills three bytes
+    "http://0xa9.0xfe.0xa9.0xfe/",  # hex parts
+    "http://169.254.169.0376/",  # mixed
+    "http://0251.254.169.254./",  # trailing dot
+]
+
+
+@pytest.mark.parametrize("url", METADATA_SPELLINGS)
+@pytest.mark.parametrize("local", [False, True], ids=["public", "local"])
+def test_cloud_metadata_is_refused_however_the_address_is_spelled(url: str, local: bool) -> None:
+    with pytest.raises(UnsafeEndpointError, match=r"metadata address \(169\.254\.169\.254\)"):
+        check_partner_url(url, local=local, resolve=no_lookup)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://0x7f000001/",  # 127.0.0.1
+        "http://017700000001/",  # 127.0.0.1 in octal
+        "http://10.1/",  # 10.0.0.1
+        "http://0300.0250.1.1/",  # 192.168.1.1
+        "http://127.0.0.01/",  # a leading zero: octal, still read as an address
+    ],
+)
+def test_non_public_addresses_in_inet_aton_forms_are_refused_without_a_lookup(url: str) -> None:
+    with pytest.raises(UnsafeEndpointError, match="address"):
+        check_partner_url(url, resolve=no_lookup)
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "4294967296",  # 2**32: one past the last address
+        "1.256.0.0",  # a leading part over 255
+        "1.2.3.4.5",  # five parts
+        "0x",  # no digits
+        "08.1.1.1",  # 8 is no octal digit
+        "1..2",
+        "١٢٣",  # digits of another script
+        "1_000",
+    ],
+)
+def test_what_inet_aton_refuses_is_a_name(host: str) -> None:
+    looked_up: list[str] = []
+
+    def resolve(name: str) -> Iterable[str]:
+        looked_up.append(name)
+        return [PUBLIC]
+
+    check_partner_url(f"http://{host}/", resolve=resolve)
+    assert looked_up == [host]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="compares with glibc's inet_aton")
+@settings(max_examples=3000, deadline=None)
+# No trailing dot: the check drops it, as a resolver does for a name.
+@given(
+    host=st.text(alphabet="0123456789abcdefx.", min_size=1, max_size=16).filter(
+        lambda host: not host.endswith(".")
+    )
+)
+def test_a_host_is_an_address_exactly_when_the_system_reads_it_as_one(host: str) -> None:
+    try:
+        system = ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        system = None
+    looked_up: list[str] = []
+
+    def resolve(name: str) -> Iterable[str]:
+        looked_up.append(name)
+        return [PUBLIC]
+
+    refused = _refusal(f"http://{host}/", resolve)
+    if system is None:
+        assert looked_up, "not an address for the system, so a name to look up"
+    else:
+        # Judged as the address written the usual way would be.
+        assert not looked_up
+        assert (refused is None) == (_refusal(f"http://{system}/", no_lookup) is None)
+        if refused is not None:
+            assert f"({system})" in refused
+
+
+def _refusal(url: str, resolve: Callable[[str], Iterable[str]]) -> str | None:
+    try:
+        check_partner_url(url, resolve=resolve)
+    except UnsafeEndpointError as exc:
+        return str(exc)
+    return None
+
+
+def test_a_host_with_spaces_or_control_characters_is_refused() -> None:
+    for url in ("http://169.254.169.254 x/", "http://sandbox\x0b/", "http://sandbox\x00/"):
+        with pytest.raises(UnsafeEndpointError, match="spaces or control"):
+            check_partner_url(url, local=True, resolve=no_lookup)
+
+
 @pytest.mark.parametrize(
     "url",
     ["file:///etc/passwd", "gopher://partner.example/", "ftp://partner.example/", "partner", ""],
@@ -120,6 +229,13 @@ def test_local_partners_may_use_loopback_private_and_unresolved_names() -> None:
         "http://10.0.0.5/",
         "http://[::1]/",
         "http://sandbox:8401",
+        "http://partner-sandbox.internal:8080/v1",
+        "http://localhost:8401/",
+        "http://2130706433:8401/",  # 127.0.0.1 as one number
+        "http://0x7f.1/",
+        "http://127.1/",
+        "http://10.0.0.0x5/",
+        "http://0xa9fea9fd/",  # 169.254.169.253: link-local, not metadata
     ):
         check_partner_url(url, local=True, resolve=no_lookup)
 
