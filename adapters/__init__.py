@@ -3,9 +3,11 @@
 Knows nothing of the gateway. Every failure surfaces as an `AdapterError`.
 """
 
+from adapters._answers import parse_offers
 from adapters._currencies import ISO_4217_CODES, check_currency_code, is_currency_code
 from adapters._errors import (
     AdapterError,
+    BookingNotFound,
     PartnerAuthError,
     PartnerProtocolError,
     PartnerRateLimited,
@@ -16,16 +18,19 @@ from adapters._errors import (
 )
 from adapters._interface import AdapterFactory, PartnerAdapter
 from adapters._model import (
+    BookingStatus,
     Cancellation,
     Confirmation,
+    HeldBooking,
     Hold,
+    NotCovered,
     Offer,
     PartnerConfig,
     Price,
     QuoteRequest,
     RetryPolicy,
 )
-from adapters._reference import KindProtocol, ReferenceAdapter, parse_offers, stringify
+from adapters._reference import KindProtocol, ReferenceAdapter, stringify
 from adapters._registry import (
     BUILTIN_ADAPTERS,
     UnknownAdapterError,
@@ -38,10 +43,14 @@ __all__ = [
     "ISO_4217_CODES",
     "AdapterError",
     "AdapterFactory",
+    "BookingNotFound",
+    "BookingStatus",
     "Cancellation",
     "Confirmation",
+    "HeldBooking",
     "Hold",
     "KindProtocol",
+    "NotCovered",
     "Offer",
     "PartnerAdapter",
     "PartnerAuthError",

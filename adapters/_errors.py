@@ -9,6 +9,7 @@ Adapters translate HTTP-library, OAuth and JSON errors into these at the boundar
     ├── PartnerTimeout           no answer within the budget (retryable)
     ├── PartnerAuthError         the partner refused our credentials or token
     ├── PartnerRejected          4xx: the partner will not serve this request (never retried)
+    │   └── BookingNotFound      404 to a retrieve: the partner knows no booking by that reference
     ├── PartnerServerError       500: the partner failed; not retried, the effect is unknown
     └── PartnerProtocolError     the answer does not follow the partner's protocol
 """
@@ -59,6 +60,12 @@ class PartnerRejected(AdapterError):
         self.status = status
         self.code = code
         self.field = field
+
+
+class BookingNotFound(PartnerRejected):
+    """The partner has no booking with the reference asked for (a 404 to `retrieve`)."""
+
+    outcome = "not_found"
 
 
 class PartnerServerError(AdapterError):

@@ -82,6 +82,20 @@ class PartnerHttpClient:
     ) -> Any:
         """POST `body` to `path`, retrying transient failures until `deadline` (monotonic)."""
         headers = {"Idempotency-Key": idempotency_key} if idempotency_key else {}
+        return await self._call("POST", path, body, headers, deadline)
+
+    async def get_json(self, path: str, *, deadline: float) -> Any:
+        """GET `path`, retrying transient failures until `deadline` (a GET is idempotent)."""
+        return await self._call("GET", path, None, {}, deadline)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+        deadline: float,
+    ) -> Any:
         async for attempt in build_retrying(self._config.retry, deadline, self._retry_budget):
             number = attempt.retry_state.attempt_number
             if number > 1:
@@ -94,13 +108,13 @@ class PartnerHttpClient:
                     raise PartnerTimeout(self.partner_id, "no time left before the deadline")
                 try:
                     async with asyncio.timeout(remaining):
-                        return await self._send_once("POST", path, body, headers)
+                        return await self._send_once(method, path, body, headers)
                 except TimeoutError as exc:
                     raise PartnerTimeout(self.partner_id, "no answer before the deadline") from exc
         raise AssertionError("unreachable: tenacity re-raises the last failure")
 
     async def _send_once(
-        self, method: str, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
+        self, method: str, path: str, body: Mapping[str, Any] | None, headers: Mapping[str, str]
     ) -> Any:
         await self._ensure_token()
         used_token = self._access_token()
@@ -113,11 +127,11 @@ class PartnerHttpClient:
         return self._decode(response)
 
     async def _request(
-        self, method: str, path: str, body: Mapping[str, Any], headers: Mapping[str, str]
+        self, method: str, path: str, body: Mapping[str, Any] | None, headers: Mapping[str, str]
     ) -> httpx2.Response:
         try:
             response: httpx2.Response = await self._oauth.request(
-                method, path, json=dict(body), headers=dict(headers)
+                method, path, json=None if body is None else dict(body), headers=dict(headers)
             )
             return response
         except AdapterError:

@@ -8,6 +8,7 @@ from typing import Any, Protocol, runtime_checkable
 from adapters._model import (
     Cancellation,
     Confirmation,
+    HeldBooking,
     Hold,
     Offer,
     PartnerConfig,
@@ -27,6 +28,11 @@ class PartnerAdapter(Protocol):
 
     async def quote(self, request: QuoteRequest, *, deadline: float) -> Sequence[Offer]:
         """Offers for one component; `deadline` is a `time.monotonic()` instant."""
+        ...
+
+    async def retrieve(self, reference: str, *, deadline: float) -> HeldBooking:
+        """The booking the customer holds under `reference` (made through us or not);
+        `BookingNotFound` when the partner knows none."""
         ...
 
     async def hold(

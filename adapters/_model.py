@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Any
 
 
@@ -62,8 +63,20 @@ class Price:
 
 
 @dataclass(frozen=True)
+class NotCovered:
+    """A traveller an offer leaves out: `index` into the request's travellers, and `reason`,
+    a machine-readable code (`age_not_covered`)."""
+
+    index: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Offer:
-    """One partner offer for one component."""
+    """One partner offer for one component.
+
+    `not_covered` lists the travellers it does not cover (its price is for the others);
+    empty when it covers everyone."""
 
     partner_id: str
     offer_id: str
@@ -73,6 +86,32 @@ class Offer:
     rating: float
     expires_at: datetime
     attributes: Mapping[str, str]
+    not_covered: tuple[NotCovered, ...] = ()
+
+
+class BookingStatus(StrEnum):
+    """What became of a booking a partner made."""
+
+    CONFIRMED = "confirmed"
+    CANCELLED = "cancelled"
+
+
+@dataclass(frozen=True)
+class HeldBooking:
+    """A booking the customer holds at a partner, as the partner describes it by reference.
+
+    `attributes` are the booked product's details, shown as an offer's are;
+    `traveller_count` is None when the partner does not say whom the booking is for."""
+
+    partner_id: str
+    reference: str
+    status: BookingStatus
+    offer_id: str
+    product_code: str
+    title: str
+    price: Price
+    attributes: Mapping[str, str]
+    traveller_count: int | None
 
 
 @dataclass(frozen=True)

@@ -6,25 +6,25 @@ kind's quote body, and which offer `details` are shown to people as attributes.
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 from typing import Any
 
 import httpx2
 
-from adapters._currencies import check_currency_code
-from adapters._errors import AdapterError, PartnerProtocolError
+from adapters._answers import parse_booking, parse_instant, parse_offers, parse_price
+from adapters._errors import AdapterError, BookingNotFound, PartnerProtocolError, PartnerRejected
 from adapters._http import PartnerHttpClient
 from adapters._model import (
     Cancellation,
     Confirmation,
+    HeldBooking,
     Hold,
     Offer,
     PartnerConfig,
-    Price,
     QuoteRequest,
 )
 
@@ -72,6 +72,19 @@ class ReferenceAdapter:
         payload = await self._http.post_json("/v1/quotes", body, deadline=deadline)
         return parse_offers(self.partner_id, payload, self._protocol.attributes)
 
+    async def retrieve(self, reference: str, *, deadline: float) -> HeldBooking:
+        # Escaped whole: a reference is the partner's opaque text, never a path of ours.
+        path = f"/v1/bookings/{urllib.parse.quote(reference, safe='')}"
+        try:
+            payload = await self._http.get_json(path, deadline=deadline)
+        except PartnerRejected as exc:
+            if exc.status != 404:
+                raise
+            raise BookingNotFound(
+                self.partner_id, exc.message, status=exc.status, code=exc.code, field=exc.field
+            ) from exc
+        return parse_booking(self.partner_id, payload, self._protocol.attributes)
+
     async def hold(
         self,
         offer_id: str,
@@ -88,7 +101,7 @@ class ReferenceAdapter:
             expires = payload.get("expires_at")
             return Hold(
                 hold_id=str(payload["hold_id"]),
-                expires_at=_instant(str(expires)) if expires else None,
+                expires_at=parse_instant(str(expires)) if expires else None,
             )
 
     async def confirm(self, hold_id: str, *, idempotency_key: str, deadline: float) -> Confirmation:
@@ -104,7 +117,7 @@ class ReferenceAdapter:
         )
         with self._protocol_errors("cancellation"):
             refund = payload.get("refund")
-            return Cancellation(hold_id=hold_id, refund=_price(refund) if refund else None)
+            return Cancellation(hold_id=hold_id, refund=parse_price(refund) if refund else None)
 
     @contextmanager
     def _protocol_errors(self, what: str) -> Iterator[None]:
@@ -117,57 +130,6 @@ class ReferenceAdapter:
 
     async def aclose(self) -> None:
         await self._http.aclose()
-
-
-def parse_offers(
-    partner_id: str,
-    payload: Any,
-    attributes: Callable[[Mapping[str, Any]], dict[str, str]],
-) -> list[Offer]:
-    """Validates a `{"offers": [...]}` answer; anything malformed is a protocol error."""
-    try:
-        raw_offers = payload["offers"]
-        if not isinstance(raw_offers, list):
-            raise TypeError("offers is not a list")
-        return [_parse_offer(partner_id, raw, attributes) for raw in raw_offers]
-    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
-        raise PartnerProtocolError(partner_id, f"malformed offers: {exc!r}") from exc
-
-
-def _parse_offer(
-    partner_id: str,
-    raw: Mapping[str, Any],
-    attributes: Callable[[Mapping[str, Any]], dict[str, str]],
-) -> Offer:
-    details = raw.get("details") or {}
-    if not isinstance(details, Mapping):
-        raise TypeError("details is not an object")
-    return Offer(
-        partner_id=partner_id,
-        offer_id=str(raw["offer_id"]),
-        product_code=str(raw["product_code"]),
-        title=str(raw["title"]),
-        price=_price(raw["price"]),
-        rating=float(raw.get("rating", 0.0)),
-        expires_at=_instant(str(raw["expires_at"])),
-        attributes=attributes(details),
-    )
-
-
-def _price(raw: Mapping[str, Any]) -> Price:
-    # A made-up currency would be summed into totals of its own and shown to customers.
-    currency = check_currency_code(raw["currency_code"])
-    base, tax = Decimal(str(raw["base"])), Decimal(str(raw["tax"]))
-    if not (base.is_finite() and tax.is_finite()) or base < 0 or tax < 0:
-        raise ValueError("price must be finite and not negative")
-    return Price(currency_code=currency, base=base, tax=tax)
-
-
-def _instant(value: str) -> datetime:
-    instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if instant.tzinfo is None:
-        raise ValueError(f"{value!r} has no time zone")
-    return instant
 
 
 def stringify(details: Mapping[str, Any], keys: Sequence[str]) -> dict[str, str]:

@@ -11,18 +11,31 @@ from adapters._reference import KindProtocol, ReferenceAdapter, stringify
 
 
 def quote_body(params: Mapping[str, Any]) -> dict[str, Any]:
-    return {
+    body = {
         "pickup_location": params["pickup_location"],
         "pickup_date": params["pickup_date"],
         "return_date": params["return_date"],
         "driver_age": params["driver_age"],
     }
+    # The party's size and its drivers decide which cars fit; the partner assumes one of each.
+    for key in ("passengers", "drivers"):
+        if key in params:
+            body[key] = params[key]
+    return body
 
 
 def attributes(details: Mapping[str, Any]) -> dict[str, str]:
     return stringify(
         details,
-        ("car_class", "example_model", "seats", "transmission", "rental_days", "pickup_location"),
+        (
+            "car_class",
+            "example_model",
+            "seats",
+            "cars",
+            "transmission",
+            "rental_days",
+            "pickup_location",
+        ),
     )
 
 

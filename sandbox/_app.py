@@ -38,6 +38,10 @@ def create_partner_app(state: PartnerState) -> Starlette:
     def quote(call: Call) -> tuple[int, dict[str, Any]]:
         return 200, {"offers": state.quote(json_object(call))}
 
+    def retrieve(call: Call) -> tuple[int, dict[str, Any]]:
+        booking = state.bookings.find_booking(call.request.path_params["reference"])
+        return 200, state.bookings.booking_json(booking)
+
     def hold(call: Call) -> tuple[int, dict[str, Any]]:
         return 201, state.bookings.hold(json_object(call), state.knobs.offer_ttl_s)
 
@@ -59,6 +63,11 @@ def create_partner_app(state: PartnerState) -> Starlette:
             methods=["GET"],
         ),
         Route("/v1/quotes", operation_endpoint(state, "quote", quote), methods=["POST"]),
+        Route(
+            "/v1/bookings/{reference}",
+            operation_endpoint(state, "retrieve", retrieve),
+            methods=["GET"],
+        ),
         Route(
             "/v1/holds", operation_endpoint(state, "hold", hold, mutation=True), methods=["POST"]
         ),

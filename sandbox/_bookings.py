@@ -3,7 +3,9 @@
 A hold reserves a quoted, unexpired offer for `offer_ttl_s`; confirming turns it into a
 booking with a reference; cancelling a held hold refunds nothing (nothing was charged),
 cancelling a confirmed one refunds its full price. Cancel and confirm repeat their answer
-when asked again in the state they produced.
+when asked again in the state they produced. A sale at the partner's own counter
+(`/_sandbox/sales`) is a booking confirmed at once. Every booking, however it was made, can
+be retrieved by its reference.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ _MAX_OFFERS = 50_000
 
 @dataclass
 class Hold:
-    """A hold and what became of it."""
+    """A hold and what became of it; a counter sale is kept as one too, confirmed from the
+    start. `traveller_count` is whom it is for (the hold's travellers, or the sale's)."""
 
     hold_id: str
     offer: Mapping[str, Any]
     travellers: list[Any]
+    traveller_count: int
     expires_at: float
     status: str = "held"
     reference: str | None = None
@@ -42,13 +46,14 @@ def _conflict(message: str, field_name: str | None = None) -> PartnerError:
 
 
 class Bookings:
-    """Offers this partner quoted and the holds made on them."""
+    """Offers this partner quoted, the holds made on them, and its bookings by reference."""
 
     def __init__(self, reference_prefix: str, clock: Clock) -> None:
         self._prefix = reference_prefix
         self._clock = clock
         self._offers: dict[str, tuple[Mapping[str, Any], float]] = {}
         self.holds: dict[str, Hold] = {}
+        self._by_reference: dict[str, Hold] = {}
 
     def remember(self, offers: Sequence[Mapping[str, Any]], expires_at: float) -> None:
         """Make quoted offers holdable until `expires_at` (a re-quote renews them)."""
@@ -73,7 +78,9 @@ class Bookings:
             raise _conflict("offer is unknown", "offer_id")
         if now >= quoted[1]:
             raise _conflict("offer has expired", "offer_id")
-        hold = Hold(f"h_{secrets.token_hex(12)}", quoted[0], travellers, now + ttl_s)
+        hold = Hold(
+            f"h_{secrets.token_hex(12)}", quoted[0], travellers, len(travellers), now + ttl_s
+        )
         self.holds[hold.hold_id] = hold
         return {
             "hold_id": hold.hold_id,
@@ -95,9 +102,42 @@ class Bookings:
         if hold.status == "held":
             if self._clock() >= hold.expires_at:
                 raise _conflict("hold has expired")
-            hold.status = "confirmed"
-            hold.reference = self._reference(hold.hold_id)
+            self._book(hold)
         return {"hold_id": hold.hold_id, "status": hold.status, "reference": hold.reference}
+
+    def sell(self, offer: Mapping[str, Any], traveller_count: int) -> dict[str, Any]:
+        """A booking made at the partner's own counter: confirmed at once, never held (so
+        it is found by reference only, not among the holds)."""
+        hold = Hold(f"s_{secrets.token_hex(12)}", offer, [], traveller_count, self._clock())
+        self._book(hold)
+        return self.booking_json(hold)
+
+    def find_booking(self, reference: str) -> Hold:
+        """The confirmed (maybe since cancelled) booking with `reference`, or `404`."""
+        hold = self._by_reference.get(reference)
+        if hold is None:
+            raise PartnerError(404, "not_found", f"booking {reference} does not exist")
+        return hold
+
+    @staticmethod
+    def booking_json(hold: Hold) -> dict[str, Any]:
+        """A booking as `GET /v1/bookings/{reference}` answers it."""
+        offer = hold.offer
+        return {
+            "reference": hold.reference,
+            "status": hold.status,
+            "offer_id": offer["offer_id"],
+            "product_code": offer["product_code"],
+            "title": offer["title"],
+            "price": dict(offer["price"]),
+            "details": offer["details"],
+            "traveller_count": hold.traveller_count,
+        }
+
+    def _book(self, hold: Hold) -> None:
+        hold.status = "confirmed"
+        hold.reference = self._reference(hold.hold_id)
+        self._by_reference[hold.reference] = hold
 
     def cancel(self, hold_id: str) -> dict[str, Any]:
         hold = self._find(hold_id)

@@ -3,7 +3,8 @@
 A catalogue turns one kind's quote request into offer drafts — `product_code`, `title`,
 `price` (protocol Money), `rating` and `details`. The partner adds what every kind shares:
 the deterministic `offer_id`, `expires_at` and the order of the offers. A catalogue is pure:
-same request, same drafts, so the same request always gets byte-identical offers.
+same request, same drafts, so the same request always gets byte-identical offers — except
+that the built-in airline, reading the partner's clock, stops offering flights about to leave.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Sandbox control: `/_sandbox/ledger` and `/_sandbox/knobs` (no auth; never recorded).
+"""Sandbox control: `/_sandbox/ledger`, `/_sandbox/knobs` and `/_sandbox/sales` (no auth;
+never recorded).
 
 These exist only on sandbox partners, which bind to loopback by default; the sandbox does
 not check the caller's address itself.
@@ -12,6 +13,7 @@ from starlette.routing import Route
 
 from sandbox._errors import PartnerError
 from sandbox._pipeline import error_response, parse_json
+from sandbox._sales import sell
 from sandbox._state import PartnerState
 
 __all__ = ["control_routes"]
@@ -43,9 +45,17 @@ def control_routes(state: PartnerState) -> list[Route]:
             return error_response(error)
         return JSONResponse(knobs.to_json())
 
+    async def post_sale(request: Request) -> Response:
+        try:
+            sale = sell(state, parse_json(await request.body()))
+        except PartnerError as error:
+            return error_response(error)
+        return JSONResponse(sale, 201)
+
     return [
         Route("/_sandbox/ledger", get_ledger, methods=["GET"]),
         Route("/_sandbox/ledger", clear_ledger, methods=["DELETE"]),
         Route("/_sandbox/knobs", get_knobs, methods=["GET"]),
         Route("/_sandbox/knobs", patch_knobs, methods=["PATCH"]),
+        Route("/_sandbox/sales", post_sale, methods=["POST"]),
     ]

@@ -17,7 +17,7 @@ __all__ = ["BUSINESS_OPERATIONS", "Faults", "injected_error", "outage_error"]
 
 #: Operations that do the partner's real work: latency and `error_rate` apply to these only;
 #: token and health answer at once (an identity provider and a probe are not the slow part).
-BUSINESS_OPERATIONS = frozenset({"quote", "hold", "confirm", "cancel"})
+BUSINESS_OPERATIONS = frozenset({"quote", "retrieve", "hold", "confirm", "cancel"})
 # A 429 must say when to come back (docs/partner-protocol.md); used when the rule gives none.
 _DEFAULT_RETRY_AFTER_S = 1
 

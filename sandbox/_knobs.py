@@ -16,7 +16,7 @@ from sandbox._errors import PartnerError
 __all__ = ["OPERATIONS", "FailRule", "Knobs"]
 
 #: Operations a ledger entry or a `fail_next` rule names.
-OPERATIONS = ("token", "quote", "hold", "confirm", "cancel", "health")
+OPERATIONS = ("token", "quote", "retrieve", "hold", "confirm", "cancel", "health")
 
 
 def _bad(field: str, message: str) -> PartnerError:

@@ -2,6 +2,8 @@
 
 A test or an integration adds a new kind (`hotel`) with `register_catalogue` — no edit to
 the sandbox. A factory gets the `PartnerSpec`, so brand parameters can shape the catalogue.
+Built-in catalogues also get the partner's clock: the airline stops selling flights that
+leave too soon, and a test that fakes the clock must fake it for the catalogue too.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sandbox._catalogue import Catalogue
+from sandbox._clock import Clock, system_clock
 from sandbox._spec import PartnerSpec
 from sandbox.catalogues import (
     AirlineCatalogue,
@@ -21,12 +24,19 @@ __all__ = ["CatalogueFactory", "build_catalogue", "register_catalogue", "registe
 
 #: Builds the catalogue of one partner from its spec.
 CatalogueFactory = Callable[[PartnerSpec], Catalogue]
+# What the registry keeps: every factory, seen as one that may read the partner's clock.
+_ClockedFactory = Callable[[PartnerSpec, Clock], Catalogue]
 
-_FACTORIES: dict[str, CatalogueFactory] = {
-    "telecom": TelecomCatalogue,
+
+def _ignoring_clock(factory: CatalogueFactory) -> _ClockedFactory:
+    return lambda spec, clock: factory(spec)
+
+
+_FACTORIES: dict[str, _ClockedFactory] = {
+    "telecom": _ignoring_clock(TelecomCatalogue),
     "airline": AirlineCatalogue,
-    "insurer": InsurerCatalogue,
-    "car_rental": CarRentalCatalogue,
+    "insurer": _ignoring_clock(InsurerCatalogue),
+    "car_rental": _ignoring_clock(CarRentalCatalogue),
 }
 
 
@@ -38,7 +48,7 @@ def register_catalogue(kind: str, factory: CatalogueFactory, *, replace: bool = 
     """
     if kind in _FACTORIES and not replace:
         raise ValueError(f"a catalogue for kind {kind!r} is already registered")
-    _FACTORIES[kind] = factory
+    _FACTORIES[kind] = _ignoring_clock(factory)
 
 
 def registered_kinds() -> tuple[str, ...]:
@@ -46,8 +56,9 @@ def registered_kinds() -> tuple[str, ...]:
     return tuple(_FACTORIES)
 
 
-def build_catalogue(spec: PartnerSpec) -> Catalogue:
-    """The spec's own catalogue, or one from the factory registered for its kind."""
+def build_catalogue(spec: PartnerSpec, clock: Clock = system_clock) -> Catalogue:
+    """The spec's own catalogue, or one from the factory registered for its kind (reading
+    `clock` if it is a built-in one that needs the time)."""
     if spec.catalogue is not None:
         return spec.catalogue
     try:
@@ -56,4 +67,4 @@ def build_catalogue(spec: PartnerSpec) -> Catalogue:
         raise ValueError(
             f"partner {spec.partner_id!r}: no catalogue registered for kind {spec.kind!r}"
         ) from None
-    return factory(spec)
+    return factory(spec, clock)

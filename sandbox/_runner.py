@@ -21,6 +21,7 @@ from opentelemetry.trace import TracerProvider
 from starlette.types import ASGIApp
 
 from sandbox._app import create_partner_app
+from sandbox._clock import Clock, system_clock
 from sandbox._defaults import DEFAULT_PARTNERS
 from sandbox._spec import PartnerSpec
 from sandbox._state import PartnerState
@@ -104,7 +105,12 @@ class SandboxCluster:
         await self.aclose()
 
     async def _start(
-        self, spec: PartnerSpec, host: str, port: int, tracer_provider: TracerProvider | None
+        self,
+        spec: PartnerSpec,
+        host: str,
+        port: int,
+        tracer_provider: TracerProvider | None,
+        clock: Clock,
     ) -> RunningPartner:
         sock = _bind(host, port)
         url_host = _WILDCARD_HOSTS.get(host, host)
@@ -112,7 +118,7 @@ class SandboxCluster:
             url_host = f"[{url_host}]"
         base_url = f"http://{url_host}:{sock.getsockname()[1]}"
         try:
-            state = PartnerState(spec, issuer=base_url)
+            state = PartnerState(spec, issuer=base_url, clock=clock)
             app: ASGIApp = create_partner_app(state)
             if tracer_provider is not None:
                 # Server spans continue the caller's `traceparent`: one trace across companies.
@@ -172,10 +178,13 @@ async def start_sandbox(
     host: str = "127.0.0.1",
     ports: Mapping[str, int] | None = None,
     tracer_provider: TracerProvider | None = None,
+    clock: Clock = system_clock,
 ) -> SandboxCluster:
     """Start one HTTP server per spec in this event loop; `ports` maps ids to ports (0 = free).
 
-    With a `tracer_provider`, every partner traces its requests (OpenTelemetry ASGI)."""
+    With a `tracer_provider`, every partner traces its requests (OpenTelemetry ASGI).
+    `clock` is the partners' time (tokens, offers, holds, flights still on sale); tests
+    that need "now" to stand still pass their own."""
     ids = [spec.partner_id for spec in specs]
     if len(set(ids)) != len(ids):
         raise ValueError(f"partner ids must be unique: {ids}")
@@ -183,7 +192,7 @@ async def start_sandbox(
     cluster = SandboxCluster()
     try:
         for spec in specs:
-            await cluster._start(spec, host, ports.get(spec.partner_id, 0), tracer_provider)
+            await cluster._start(spec, host, ports.get(spec.partner_id, 0), tracer_provider, clock)
     except BaseException:
         await cluster.aclose()
         raise

@@ -32,7 +32,7 @@ class PartnerState:
         self.issuer = issuer.rstrip("/")
         self.audience = spec.audience
         self.clock = clock
-        self.catalogue: Catalogue = build_catalogue(spec)
+        self.catalogue: Catalogue = build_catalogue(spec, clock)
         self.knobs: Knobs = spec.knobs
         self.ledger = Ledger()
         self.tokens = TokenAuthority(
@@ -60,8 +60,13 @@ class PartnerState:
 
     def quote(self, request: Mapping[str, Any]) -> list[dict[str, Any]]:
         """Offers for `request`, remembered so they can be held until they expire."""
-        drafts = self.catalogue.quote(request)
         expires_at = int(self.clock()) + self.knobs.offer_ttl_s
-        offers = finish_offers(self.partner_id, request, drafts, rfc3339(expires_at))
+        offers = self.price(request, expires_at)
         self.bookings.remember(offers, expires_at)
         return offers
+
+    def price(self, request: Mapping[str, Any], expires_at: int) -> list[dict[str, Any]]:
+        """The catalogue's offers for `request`, finished but not remembered (nothing can
+        hold them): what a sale at the partner's own counter picks from."""
+        drafts = self.catalogue.quote(request)
+        return finish_offers(self.partner_id, request, drafts, rfc3339(expires_at))

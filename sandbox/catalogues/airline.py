@@ -3,7 +3,8 @@
 Each route has a few daily departures at fixed local times; fares grow with distance and
 vary with the cabin, the season and weekday of each leg's date, and the departure slot.
 Children (under 12) pay 75 % of the adult fare; every passenger pays airport taxes and a
-fuel surcharge.
+fuel surcharge. A round trip whose outbound flight leaves within the check-in margin of the
+partner's clock is no longer sold.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sandbox._catalogue import stable_int
+from sandbox._clock import Clock, system_clock
 from sandbox._errors import CatalogueError
 from sandbox._fields import read_date, read_int, read_object, read_str, require_date_order
 from sandbox._geo import AIRPORTS, CHINESE_HUBS, Airport, distance_km
@@ -23,7 +25,7 @@ from sandbox._spec import PartnerSpec
 from sandbox.catalogues._common import IATA_CODE, product_rating
 from sandbox.catalogues._fares import leg_fare, passenger_taxes
 
-__all__ = ["AirlineCatalogue"]
+__all__ = ["CHECK_IN_MARGIN", "AirlineCatalogue"]
 
 _CURRENCY = "CNY"
 _CABINS: dict[str, tuple[str, str]] = {  # cabin → (booking class letter, title)
@@ -41,6 +43,8 @@ _HUB_BLOCKS = {"PEK": 100, "CAN": 300, "PVG": 500, "SZX": 700}
 _DESTINATIONS = tuple(code for code in AIRPORTS if code not in CHINESE_HUBS)
 # A connection shorter than this between arriving and flying back is not sold.
 _MIN_STAY = timedelta(hours=3)
+# Check-in closes before departure: a flight leaving sooner than this is no longer sold.
+CHECK_IN_MARGIN = timedelta(hours=2)
 _MAX_PASSENGERS = 9
 
 
@@ -93,8 +97,9 @@ def _departure(day: date, local: str, airport: Airport, shift_min: int) -> datet
 class AirlineCatalogue:
     """Round trips from CAN, PVG, PEK and SZX to the destinations the brand serves."""
 
-    def __init__(self, spec: PartnerSpec) -> None:
+    def __init__(self, spec: PartnerSpec, clock: Clock = system_clock) -> None:
         self._brand = spec.brand
+        self._clock = clock
 
     def quote(self, request: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
         origin_code = read_str(request, "origin", pattern=IATA_CODE)
@@ -122,14 +127,23 @@ class AirlineCatalogue:
         if cabin == "first" and km < _LONG_HAUL_KM:
             return []  # first class flies long-haul only
         trip = _Trip(origin, destination, km, depart, back, adults, children, cabin)
-        return [offer for slot in range(self._slot_count(km)) if (offer := self._offer(trip, slot))]
+        on_sale_from = datetime.fromtimestamp(self._clock(), UTC) + CHECK_IN_MARGIN
+        return [
+            offer
+            for slot in range(self._slot_count(km))
+            if (offer := self._offer(trip, slot, on_sale_from))
+        ]
 
     @staticmethod
     def _slot_count(km: int) -> int:
         return len(_LONG_SLOTS if km >= _LONG_HAUL_KM else _SHORT_SLOTS)
 
-    def _offer(self, trip: _Trip, slot: int) -> dict[str, Any] | None:
+    def _offer(self, trip: _Trip, slot: int, on_sale_from: datetime) -> dict[str, Any] | None:
+        """The round trip of `slot`, unless its outbound leaves before `on_sale_from` or the
+        stay between the legs is too short."""
         outbound, inbound = self._segments(trip, slot)
+        if outbound.departs_at < on_sale_from:
+            return None
         if inbound.departs_at < outbound.arrives_at + _MIN_STAY:
             return None
         slots = self._slot_count(trip.km)

@@ -3,6 +3,10 @@
 Two plans (basic, comprehensive) per destination zone; the premium is a daily rate per
 person that falls for long trips, scaled by each insured person's age band, with a minimum
 premium per person. Short-term travel policies carry no VAT.
+
+A policy covers every eligible person of the party (residents of China up to 80); the
+others are listed in `details.not_covered` and cost nothing, so a family with one foreign
+resident or one grandparent still gets a policy for the rest.
 """
 
 from __future__ import annotations
@@ -75,6 +79,15 @@ def _age_factor(age: int) -> Decimal:
     return Decimal("2.5")
 
 
+def _refusal(age: int, residence: str) -> str | None:
+    """Why a person cannot be covered (a protocol `not_covered` reason), or None."""
+    if residence != _RESIDENCE:
+        return "residence_not_covered"
+    if age > _MAX_AGE:
+        return "age_not_covered"
+    return None
+
+
 def _rated_days(days: int) -> Decimal:
     """Days as the tariff counts them: full rate for a week, then 80 %, after a month 60 %."""
     week, month, rest = min(days, 7), min(max(days - 7, 0), 23), max(days - 30, 0)
@@ -82,7 +95,7 @@ def _rated_days(days: int) -> Decimal:
 
 
 class InsurerCatalogue:
-    """Travel insurance covering every insured person for every day of the trip."""
+    """Travel insurance covering every eligible insured person for every day of the trip."""
 
     def __init__(self, spec: PartnerSpec) -> None:
         self._brand = spec.brand
@@ -105,19 +118,37 @@ class InsurerCatalogue:
                 )
             )
         days = (end - start).days + 1
-        if destination == _RESIDENCE or any(r != _RESIDENCE for r in residences):
-            return []  # outbound travel of residents only
-        if days > _MAX_DAYS or max(ages) > _MAX_AGE or not self._brand.serves(destination):
-            return []  # a policy must cover every person for every day, or it is not sold
+        if destination == _RESIDENCE:
+            return []  # outbound travel only
+        if days > _MAX_DAYS or not self._brand.serves(destination):
+            return []  # a policy covers every day of the trip, or it is not sold
+        covered: list[int] = []
+        not_covered: list[dict[str, Any]] = []
+        for index, (age, residence) in enumerate(zip(ages, residences, strict=True)):
+            reason = _refusal(age, residence)
+            if reason is None:
+                covered.append(age)
+            else:
+                not_covered.append({"index": index, "reason": reason})
+        if not covered:
+            return []
         zone = region_zone(destination)
-        return [self._offer(plan, zone, days, ages) for plan in _PLANS]
+        return [self._offer(plan, zone, days, covered, not_covered) for plan in _PLANS]
 
-    def _offer(self, plan: _Plan, zone: str, days: int, ages: list[int]) -> dict[str, Any]:
+    def _offer(
+        self,
+        plan: _Plan,
+        zone: str,
+        days: int,
+        ages: list[int],
+        not_covered: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The policy for the covered persons (`ages`); the others are named, not priced."""
         per_day = plan.daily[zone] * _rated_days(days)
         premium = sum((max(plan.minimum, per_day * _age_factor(age)) for age in ages), Decimal(0))
         base = quantize(premium * self._brand.price_factor, _CURRENCY)
         code = f"{self._brand.code}-TRV-{plan.name[:4].upper()}-{zone.upper()}"
-        return {
+        offer: dict[str, Any] = {
             "product_code": code,
             "title": f"{plan.title} travel insurance, {zone.capitalize()}, {days} days",
             "price": money(_CURRENCY, base, Decimal(0)),
@@ -130,3 +161,6 @@ class InsurerCatalogue:
                 "days": days,
             },
         }
+        if not_covered:  # left out when everyone is covered: those answers stay as they were
+            offer["details"]["not_covered"] = [dict(item) for item in not_covered]
+        return offer

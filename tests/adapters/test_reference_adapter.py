@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 
 from adapters import (
     PartnerAuthError,
-    PartnerConfig,
     PartnerUnavailable,
     QuoteRequest,
     ReferenceAdapter,
@@ -18,8 +16,11 @@ from adapters import (
 )
 from adapters.airline import PROTOCOL as AIRLINE
 from sandbox import SandboxCluster
-from tests.conftest import TEST_LATENCY_MS
+from tests.adapters.support import config_for, soon
 from tests.support import SandboxControl
+
+# tests/e2e/test_booking.py imports `config_for` from here.
+__all__ = ["config_for"]
 
 QUOTE = QuoteRequest(
     component="flight",
@@ -33,39 +34,6 @@ QUOTE = QuoteRequest(
         "cabin": "economy",
     },
 )
-FAST = RetryPolicy(max_attempts=3, initial_backoff_s=0.01, max_backoff_s=0.02, jitter_s=0.0)
-
-
-def config_for(
-    sandbox: SandboxCluster, partner_id: str = "airline-a", **changes: object
-) -> PartnerConfig:
-    running = sandbox.partners[partner_id]
-    values: dict[str, object] = {
-        "partner_id": partner_id,
-        "kind": running.spec.kind,
-        "name": running.spec.name,
-        "base_url": running.base_url,
-        "token_url": running.token_url,
-        "client_id": "partner-gateway",
-        "client_secret": running.spec.client_secrets["partner-gateway"],
-        "retry": FAST,
-    }
-    values.update(changes)
-    return PartnerConfig(**values)  # type: ignore[arg-type]
-
-
-@pytest.fixture
-async def fresh(control: SandboxControl) -> SandboxControl:
-    for pid in control.base_urls:
-        await control.set_knobs(
-            pid, latency_ms=TEST_LATENCY_MS, outage=False, fail_next=[], error_rate=0.0
-        )
-    await control.clear_ledgers()
-    return control
-
-
-def soon(seconds: float = 5.0) -> float:
-    return time.monotonic() + seconds
 
 
 async def test_quote_parses_offers_with_exact_prices(

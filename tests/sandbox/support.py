@@ -8,28 +8,29 @@ import httpx2
 
 from sandbox import GATEWAY_CLIENT_ID, RunningPartner
 
-#: One valid quote request per kind: a family of three to Tokyo in December.
+#: One valid quote request per kind: a family of three to Tokyo in December. Far in the future,
+#: so the airline's check-in margin (flights leaving within 2 h of now) never bites.
 REQUESTS: dict[str, dict[str, Any]] = {
     "telecom": {
         "home_region": "CN",
         "destination_region": "JP",
-        "start_date": "2026-12-01",
-        "end_date": "2026-12-08",
+        "start_date": "2030-12-01",
+        "end_date": "2030-12-08",
         "lines": 2,
         "subscriber_number": "+8613800138000",
     },
     "airline": {
         "origin": "PVG",
         "destination": "NRT",
-        "depart_date": "2026-12-01",
-        "return_date": "2026-12-08",
+        "depart_date": "2030-12-01",
+        "return_date": "2030-12-08",
         "passengers": {"adults": 2, "children": 1},
         "cabin": "economy",
     },
     "insurer": {
         "destination_region": "JP",
-        "start_date": "2026-12-01",
-        "end_date": "2026-12-08",
+        "start_date": "2030-12-01",
+        "end_date": "2030-12-08",
         "insured": [
             {"age": 34, "residence_region": "CN"},
             {"age": 36, "residence_region": "CN"},
@@ -38,8 +39,8 @@ REQUESTS: dict[str, dict[str, Any]] = {
     },
     "car_rental": {
         "pickup_location": "NRT",
-        "pickup_date": "2026-12-01",
-        "return_date": "2026-12-08",
+        "pickup_date": "2030-12-01",
+        "return_date": "2030-12-08",
         "driver_age": 34,
     },
 }

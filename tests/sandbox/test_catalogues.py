@@ -82,7 +82,7 @@ async def test_airline_round_trips(cluster: SandboxCluster, client: httpx2.Async
         arrives = datetime.fromisoformat(outbound["arrives_at"])
         assert timedelta(hours=2) < arrives - departs < timedelta(hours=4)
         assert departs.astimezone().utcoffset() is not None
-        assert outbound["departs_at"].startswith("2026-1")  # local 1 Dec is UTC 30 Nov/1 Dec
+        assert outbound["departs_at"].startswith("2030-1")  # local 1 Dec is UTC 30 Nov/1 Dec
         assert datetime.fromisoformat(inbound["departs_at"]) > arrives
 
     adults_only = {**REQUESTS["airline"], "passengers": {"adults": 3}}
@@ -109,8 +109,8 @@ async def test_airline_fares_follow_distance_and_season(
         totals(await offers(client, airline, {**REQUESTS["airline"], "destination": "CDG"}))
     )
     assert paris > 2 * tokyo
-    summer = {**REQUESTS["airline"], "depart_date": "2027-07-30", "return_date": "2027-08-06"}
-    spring = {**REQUESTS["airline"], "depart_date": "2027-03-30", "return_date": "2027-04-06"}
+    summer = {**REQUESTS["airline"], "depart_date": "2030-07-30", "return_date": "2030-08-06"}
+    spring = {**REQUESTS["airline"], "depart_date": "2030-03-30", "return_date": "2030-04-06"}
     assert min(totals(await offers(client, airline, summer))) > min(
         totals(await offers(client, airline, spring))
     )
@@ -154,7 +154,7 @@ async def test_insurer_prices_by_age_zone_and_days(
 
     base = totals(found)
     usa = totals(await offers(client, insurer, request(destination_region="US")))
-    longer = totals(await offers(client, insurer, request(end_date="2026-12-20")))
+    longer = totals(await offers(client, insurer, request(end_date="2030-12-20")))
     senior = [{"age": 66, "residence_region": "CN"}]
     adult = [{"age": 40, "residence_region": "CN"}]
     old = totals(await offers(client, insurer, request(insured=senior)))
@@ -214,12 +214,12 @@ async def test_europe_rents_manual_cars(
 @pytest.mark.parametrize(
     ("kind", "partner_id", "change", "field"),
     [
-        ("airline", "airline-a", {"return_date": "2026-11-20"}, "return_date"),
+        ("airline", "airline-a", {"return_date": "2030-11-20"}, "return_date"),
         ("airline", "airline-a", {"origin": "Shanghai"}, "origin"),
         ("airline", "airline-a", {"passengers": {"adults": 0}}, "passengers.adults"),
         ("airline", "airline-a", {"cabin": "deluxe"}, "cabin"),
         ("telecom", "telecom-cn", {"lines": 0}, "lines"),
-        ("telecom", "telecom-cn", {"start_date": "2026-13-01"}, "start_date"),
+        ("telecom", "telecom-cn", {"start_date": "2030-13-01"}, "start_date"),
         (
             "insurer",
             "insurer-a",
@@ -228,7 +228,7 @@ async def test_europe_rents_manual_cars(
         ),
         ("insurer", "insurer-a", {"insured": []}, "insured"),
         ("car_rental", "car-a", {"driver_age": None}, "driver_age"),
-        ("car_rental", "car-a", {"return_date": "2026-11-30"}, "return_date"),
+        ("car_rental", "car-a", {"return_date": "2030-11-30"}, "return_date"),
     ],
 )
 async def test_invalid_request_names_the_field(

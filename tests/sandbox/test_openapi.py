@@ -92,9 +92,23 @@ async def test_real_answers_match_the_schemas(
     headers["Idempotency-Key"] = f"openapi-{kind}-confirm"
     confirmed = await client.post(f"{hold_url}/confirm", json={}, headers=headers)
     assert errors(document, schema(document, "Confirmation"), confirmed.json()) == []
+    booking_url = f"{partner.base_url}/v1/bookings/{confirmed.json()['reference']}"
+    booking = await client.get(booking_url, headers=headers)
+    assert errors(document, schema(document, "Booking"), booking.json()) == []
     headers["Idempotency-Key"] = f"openapi-{kind}-cancel"
     cancelled = await client.post(f"{hold_url}/cancel", json={}, headers=headers)
     assert errors(document, schema(document, "Cancellation"), cancelled.json()) == []
+    booking = await client.get(booking_url, headers=headers)
+    assert errors(document, schema(document, "Booking"), booking.json()) == []
+    unknown = await client.get(f"{partner.base_url}/v1/bookings/XX-NOSUCH", headers=headers)
+    assert errors(document, schema(document, "Error"), unknown.json()) == []
+
+    sale_request = {"quote": REQUESTS[kind], "pick": 1, "traveller_count": 2}
+    assert errors(document, schema(document, "SaleRequest"), sale_request) == []
+    sale = await client.post(f"{partner.base_url}/_sandbox/sales", json=sale_request)
+    assert errors(document, schema(document, "Sale"), sale.json()) == []
+    no_sale = await client.post(f"{partner.base_url}/_sandbox/sales", json={"quote": {}})
+    assert errors(document, schema(document, "Error"), no_sale.json()) == []
 
     refused = await client.post(f"{partner.base_url}/v1/quotes", json={})
     assert errors(document, schema(document, "Error"), refused.json()) == []
@@ -104,3 +118,37 @@ async def test_real_answers_match_the_schemas(
     assert errors(document, schema(document, "Ledger"), ledger) == []
     jwks = (await client.get(f"{partner.base_url}/.well-known/jwks.json")).json()
     assert errors(document, schema(document, "JWKS"), jwks) == []
+
+
+# Answers only some requests get: a partly covered party, two cars for a large one.
+TRIP_PLAN_REQUESTS = [
+    pytest.param(
+        "insurer",
+        {
+            **REQUESTS["insurer"],
+            "insured": [
+                {"age": 34, "residence_region": "CN"},
+                {"age": 36, "residence_region": "JP"},
+                {"age": 85, "residence_region": "CN"},
+            ],
+        },
+        id="insurer-not-covered",
+    ),
+    pytest.param(
+        "car_rental",
+        {**REQUESTS["car_rental"], "passengers": 9, "drivers": 2},
+        id="car-two-cars",
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "request_body"), TRIP_PLAN_REQUESTS)
+async def test_trip_plan_answers_match_the_schemas(
+    cluster: SandboxCluster, client: httpx2.AsyncClient, kind: str, request_body: dict[str, Any]
+) -> None:
+    document = load(kind)
+    request_schema = schema(document, kind_schema(kind, "QuoteRequest"))
+    assert errors(document, request_schema, request_body) == []
+    found = await offers(client, cluster[PARTNER_OF_KIND[kind]], request_body)
+    assert found
+    assert errors(document, schema(document, "QuoteResponse"), {"offers": found}) == []
