@@ -33,6 +33,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -351,6 +352,26 @@ def load_fixtures(path: Path = FIXTURES) -> dict[str, Any]:
     return fixtures
 
 
+def _days_to_sample_trip(request: Mapping[str, Any]) -> timedelta:
+    """How far the recorded trip lies from the one the benchmark composes (the sample trip,
+    leaving in 30 days): flights are moved by as much, so they never have left already."""
+    recorded = request.get("depart_date")
+    if not isinstance(recorded, str):
+        return timedelta(0)
+    sample = datetime.now(UTC).date() + timedelta(days=30)
+    return sample - date.fromisoformat(recorded)
+
+
+def _move_instants(details: dict[str, Any], by: timedelta) -> None:
+    """Shifts every `*_at` instant in the details (flight legs) by `by`."""
+    for key, value in details.items():
+        if isinstance(value, dict):
+            _move_instants(value, by)
+        elif key.endswith("_at") and isinstance(value, str):
+            instant = datetime.fromisoformat(value.replace("Z", "+00:00")) + by
+            details[key] = instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def build_partners(
     fixtures: Mapping[str, Any], token_ttl_s: int, latencies: Mapping[str, float]
 ) -> dict[str, StubPartner]:
@@ -359,8 +380,10 @@ def build_partners(
     partners = {}
     for pid, recorded in fixtures["partners"].items():
         answer = json.loads(json.dumps(recorded["response"]))
+        moved = _days_to_sample_trip(recorded["request"])
         for offer in answer["offers"]:
             offer["expires_at"] = expires
+            _move_instants(offer.get("details") or {}, moved)
         partners[pid] = StubPartner(
             partner_id=pid,
             kind=recorded["kind"],

@@ -3,12 +3,13 @@
 Knows nothing of the gateway or the adapters.
 """
 
-from bundles import geo
+from bundles import facts, geo
 from bundles._expressions import ExpressionError
 from bundles._recipe import (
     RECIPES_DIR,
     ComponentSpec,
     Condition,
+    OfferRule,
     Recipe,
     RecipeError,
     SelectionPolicy,
@@ -16,19 +17,25 @@ from bundles._recipe import (
     load_recipes,
     recipe_for_entry,
 )
-from bundles.trip import CHILD_AGE_LIMIT, TravellerFacts, Trip
+from bundles.facts import Facts, FactsError
+from bundles.trip import CHILD_AGE_LIMIT, INFANT_AGE_LIMIT, TravellerFacts, Trip
 
 __all__ = [
     "CHILD_AGE_LIMIT",
+    "INFANT_AGE_LIMIT",
     "RECIPES_DIR",
     "ComponentSpec",
     "Condition",
     "ExpressionError",
+    "Facts",
+    "FactsError",
+    "OfferRule",
     "Recipe",
     "RecipeError",
     "SelectionPolicy",
     "TravellerFacts",
     "Trip",
+    "facts",
     "geo",
     "load_recipe",
     "load_recipes",

@@ -7,6 +7,8 @@ bundled recipe can plan a trip through; an unknown airport is an input error, no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 # ISO 3166-1 alpha-2 assigned codes as used by CLDR, plus XK (Kosovo), which CLDR also uses.
 REGION_CODES = frozenset(
@@ -29,26 +31,31 @@ class Airport:
     code: str
     region_code: str
     city: str
+    time_zone: str  # IANA name: local dates at the airport follow daylight saving time
+
+    def local(self, instant: datetime) -> datetime:
+        """`instant` (aware) as the airport's local time."""
+        return instant.astimezone(ZoneInfo(self.time_zone))
 
 
 AIRPORTS: dict[str, Airport] = {
     a.code: a
     for a in (
-        Airport("PVG", "CN", "Shanghai"),
-        Airport("PEK", "CN", "Beijing"),
-        Airport("CAN", "CN", "Guangzhou"),
-        Airport("SZX", "CN", "Shenzhen"),
-        Airport("NRT", "JP", "Tokyo"),
-        Airport("KIX", "JP", "Osaka"),
-        Airport("BKK", "TH", "Bangkok"),
-        Airport("CDG", "FR", "Paris"),
-        Airport("LAX", "US", "Los Angeles"),
-        Airport("JFK", "US", "New York"),
-        Airport("LHR", "GB", "London"),
-        Airport("SIN", "SG", "Singapore"),
-        Airport("ICN", "KR", "Seoul"),
-        Airport("SYD", "AU", "Sydney"),
-        Airport("FRA", "DE", "Frankfurt"),
+        Airport("PVG", "CN", "Shanghai", "Asia/Shanghai"),
+        Airport("PEK", "CN", "Beijing", "Asia/Shanghai"),
+        Airport("CAN", "CN", "Guangzhou", "Asia/Shanghai"),
+        Airport("SZX", "CN", "Shenzhen", "Asia/Shanghai"),
+        Airport("NRT", "JP", "Tokyo", "Asia/Tokyo"),
+        Airport("KIX", "JP", "Osaka", "Asia/Tokyo"),
+        Airport("BKK", "TH", "Bangkok", "Asia/Bangkok"),
+        Airport("CDG", "FR", "Paris", "Europe/Paris"),
+        Airport("LAX", "US", "Los Angeles", "America/Los_Angeles"),
+        Airport("JFK", "US", "New York", "America/New_York"),
+        Airport("LHR", "GB", "London", "Europe/London"),
+        Airport("SIN", "SG", "Singapore", "Asia/Singapore"),
+        Airport("ICN", "KR", "Seoul", "Asia/Seoul"),
+        Airport("SYD", "AU", "Sydney", "Australia/Sydney"),
+        Airport("FRA", "DE", "Frankfurt", "Europe/Berlin"),
     )
 }
 
@@ -66,9 +73,6 @@ PRIMARY_AIRPORT: dict[str, str] = {
     "DE": "FRA",
 }
 
-# E.164 country calling codes of the home regions the bundled partners serve.
-CALLING_CODES: dict[str, str] = {"+86": "CN", "+852": "HK", "+853": "MO", "+886": "TW"}
-
 
 def is_region_code(code: str) -> bool:
     return code in REGION_CODES
@@ -80,11 +84,3 @@ def airport(code: str) -> Airport | None:
 
 def primary_airport(region_code: str) -> str | None:
     return PRIMARY_AIRPORT.get(region_code)
-
-
-def region_of_phone_number(number: str) -> str | None:
-    """The home region of an E.164 number, for the calling codes we know."""
-    for prefix in sorted(CALLING_CODES, key=len, reverse=True):
-        if number.startswith(prefix):
-            return CALLING_CODES[prefix]
-    return None

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 CHILD_AGE_LIMIT = 12  # airlines' child fares end at 12
+INFANT_AGE_LIMIT = 2  # infants travel on a parent's lap and need no phone line of their own
 
 
 @dataclass(frozen=True)
@@ -46,11 +47,10 @@ class Trip:
             "destination_region": self.destination_region,
             "destination_airport": self.destination_airport,
             "depart_date": self.depart_date.isoformat(),
-            # Flights from the bundled hubs land the day they leave (UTC+8 to the west/east).
-            "arrival_date": self.depart_date.isoformat(),
             "return_date": self.return_date.isoformat(),
             "days": self.days,
             "traveller_count": len(self.travellers),
+            "line_count": sum(t.age >= INFANT_AGE_LIMIT for t in self.travellers),
             "adult_count": sum(t.age >= CHILD_AGE_LIMIT for t in self.travellers),
             "child_count": sum(t.age < CHILD_AGE_LIMIT for t in self.travellers),
             "driver_count": len(drivers),

@@ -45,7 +45,8 @@ def _bad_request(error: InvalidRequestError) -> tuple[error_details_pb2.BadReque
 
 
 def status_for(error: GatewayError) -> status_pb2.Status:
-    """One ErrorInfo, plus BadRequest for field violations and RetryInfo when a retry helps."""
+    """One ErrorInfo, plus BadRequest for field violations, LocalizedMessage when the caller's
+    language is known, and RetryInfo when a retry helps."""
     metadata = {key: _bounded(value) for key, value in error.metadata.items()}
     bad_request = None
     if isinstance(error, InvalidRequestError):
@@ -57,6 +58,12 @@ def status_for(error: GatewayError) -> status_pb2.Status:
     ]
     if bad_request is not None:
         details.append(bad_request)
+    if error.localized is not None:
+        details.append(
+            error_details_pb2.LocalizedMessage(
+                locale=error.localized.locale, message=_bounded(error.localized.message)
+            )
+        )
     if error.retry_after_s is not None:
         delay = duration_pb2.Duration()
         delay.FromMilliseconds(int(error.retry_after_s * 1000))

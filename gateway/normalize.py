@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bundles import TravellerFacts, Trip, geo
+from gateway.composition.held import HeldReference
 from gateway.errors import InvalidRequestError
 from gateway.validation import MAX_REFERENCE_LENGTH, MAX_TRAVELLERS, Violations, age_on
 from partnergateway.v1 import entry_pb2, solution_service_pb2
@@ -23,6 +24,9 @@ ComposeRequest = (
 # Airlines do not carry, and insurers do not cover, children travelling alone.
 ADULT_AGE = 18
 
+# At most this many other held products per request: a trip has few bookings.
+MAX_HELD_PRODUCTS = 5
+
 # Which partner kind may report which entry event.
 ENTRY_PARTNER_KIND = {
     "roaming": "telecom",
@@ -32,12 +36,22 @@ ENTRY_PARTNER_KIND = {
 }
 
 
+# The entry event field that carries the customer's reference of a product they bought.
+ENTRY_REFERENCE_FIELD = {
+    "flight": "booking_reference",
+    "insurance": "policy_number",
+    "car": "rental_reference",
+}
+
+
 @dataclass(frozen=True)
 class NormalizedRequest:
     trip: Trip
     entry_kind: str
     entry_partner_id: str
     request_id: str
+    held: tuple[HeldReference, ...] = ()
+    """The entry's own booking first (if it reports one), then `held_products`."""
 
 
 @dataclass
@@ -73,11 +87,43 @@ def normalize(
     travellers = _travellers(request.travellers, v)
     where = _where(entry, kind, len(request.travellers), v, today) if kind else _Where()
     trip = _trip(where, request.travellers, travellers, v)
+    held = _held(request, kind, partner_kinds, v)
     if v or trip is None or kind is None:
         raise InvalidRequestError(v.items)
     return NormalizedRequest(
-        trip=trip, entry_kind=kind, entry_partner_id=entry.partner_id, request_id=request.request_id
+        trip=trip,
+        entry_kind=kind,
+        entry_partner_id=entry.partner_id,
+        request_id=request.request_id,
+        held=held,
     )
+
+
+def _held(
+    request: ComposeRequest, kind: str | None, partner_kinds: Mapping[str, str], v: Violations
+) -> tuple[HeldReference, ...]:
+    refs: list[HeldReference] = []
+    if kind in ENTRY_REFERENCE_FIELD:
+        name = ENTRY_REFERENCE_FIELD[kind]
+        reference = getattr(getattr(request.entry, kind), name)
+        if reference:
+            refs.append(
+                HeldReference(
+                    f"entry.{kind}.{name}", request.entry.partner_id, reference, from_entry=True
+                )
+            )
+    if len(request.held_products) > MAX_HELD_PRODUCTS:
+        v.add("held_products", f"at most {MAX_HELD_PRODUCTS}, got {len(request.held_products)}")
+        return tuple(refs)
+    for i, product in enumerate(request.held_products):
+        at = f"held_products[{i}]"
+        if v.partner_id(f"{at}.partner_id", product.partner_id) and (
+            product.partner_id not in partner_kinds
+        ):
+            v.add(f"{at}.partner_id", f"{product.partner_id!r} is not a registered partner")
+        v.text(f"{at}.reference", product.reference, required=True, limit=MAX_REFERENCE_LENGTH)
+        refs.append(HeldReference(f"{at}.reference", product.partner_id, product.reference, False))
+    return tuple(refs)
 
 
 def _travellers(
@@ -156,12 +202,35 @@ def _count(v: Violations, field: str, value: int, traveller_count: int) -> None:
         v.add(field, f"is {value} but {traveller_count} travellers are given")
 
 
+def _traveller_facts(
+    travellers: list[tuple[date | None, entry_pb2.Traveller]], depart: date | None, v: Violations
+) -> list[TravellerFacts]:
+    """Ages on the departure day, checked whatever else is wrong with the request, so one
+    answer names every problem."""
+    facts: list[TravellerFacts] = []
+    if depart is None:
+        return facts
+    for i, (birth, t) in enumerate(travellers):
+        if birth is None:
+            continue
+        age = age_on(birth, depart)
+        if age < 0 or age > 120:
+            v.add(f"travellers[{i}].birth_date", "gives an age outside 0 to 120 at departure")
+        facts.append(
+            TravellerFacts(age=age, driver=t.driver, residence_region=t.residence_region_code)
+        )
+    if facts and max(f.age for f in facts) < ADULT_AGE:
+        v.add("travellers", f"at least one traveller must be {ADULT_AGE} or older at departure")
+    return facts
+
+
 def _trip(
     w: _Where,
     raw: Sequence[entry_pb2.Traveller],
     travellers: list[tuple[date | None, entry_pb2.Traveller]],
     v: Violations,
 ) -> Trip | None:
+    facts = _traveller_facts(travellers, w.depart, v)
     if v or not travellers or w.depart is None or w.back is None or not w.destination_region:
         return None
     lead = raw[0]
@@ -175,18 +244,6 @@ def _trip(
         v.add("travellers[0].home_airport", f"is required: no default airport in {home_region}")
     if destination is None:
         v.add("entry", f"no airport is served in {w.destination_region}")
-    facts = []
-    for i, (birth, t) in enumerate(travellers):
-        if birth is None:
-            continue
-        age = age_on(birth, w.depart)
-        if age < 0 or age > 120:
-            v.add(f"travellers[{i}].birth_date", "gives an age outside 0 to 120 at departure")
-        facts.append(
-            TravellerFacts(age=age, driver=t.driver, residence_region=t.residence_region_code)
-        )
-    if facts and max(f.age for f in facts) < ADULT_AGE:
-        v.add("travellers", f"at least one traveller must be {ADULT_AGE} or older at departure")
     if v or origin is None or destination is None:
         return None
     return Trip(

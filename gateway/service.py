@@ -15,13 +15,16 @@ import grpc
 from bundles import Recipe, recipe_for_entry
 from gateway.access import not_found
 from gateway.auth import caller_partner_id, current_caller
-from gateway.composition import Composer, QuoteDisclosure
+from gateway.composition import Composer, CompositionReport, QuoteDisclosure
+from gateway.composition.held import HeldReference, retrieve_held, trip_around
 from gateway.errors import (
     DeadlineTooShortError,
+    GatewayError,
     InvalidRequestError,
     NoRecipeError,
     RequestIdReusedError,
 )
+from gateway.i18n import localized, negotiate, texts
 from gateway.normalize import ComposeRequest, NormalizedRequest, normalize
 from gateway.partners import PartnerDirectory
 from gateway.privacy import consent_record, consent_violations, disclosure_record
@@ -126,6 +129,16 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
     async def _updates(
         self, request: ComposeRequest, time_remaining: float | None
     ) -> AsyncIterator[Update]:
+        try:
+            async for update in self._updates_of(request, time_remaining):
+                yield update
+        except GatewayError as exc:
+            exc.localized = localized(exc, texts(negotiate(request.language_code)))
+            raise
+
+    async def _updates_of(
+        self, request: ComposeRequest, time_remaining: float | None
+    ) -> AsyncIterator[Update]:
         caller = caller_partner_id(request.entry.partner_id)
         if caller != request.entry.partner_id:  # assigning would mark a missing entry present
             request.entry.partner_id = caller
@@ -218,12 +231,14 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
             "entry.partner": entry.partner_id,
             "entry.kind": entry.kind,
         }
-        with self._tracer.start_as_current_span("compose", attributes=attributes):
+        with self._tracer.start_as_current_span("compose", attributes=attributes) as span:
             consent = await self._record_consent(request, normalized.entry_partner_id)
+            report = CompositionReport()
             async for update in self._compose_traced(
-                recipe, normalized, entry, deadline, request_hash, consent
+                recipe, normalized, entry, deadline, request_hash, consent, request, report
             ):
                 yield update
+            span.set_attribute("compose.reasked", ",".join(report.reasked))
 
     async def _record_consent(self, request: ComposeRequest, owner: str) -> ConsentRecord | None:
         """Records the request's consent before any partner is asked under it."""
@@ -253,27 +268,38 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         deadline: float,
         request_hash: str | None,
         consent: ConsentRecord | None,
+        request: ComposeRequest,
+        report: CompositionReport,
     ) -> AsyncIterator[Update]:
         asked: list[QuoteDisclosure] = []
+        may_ask = consent.covers if consent else _never
+        held = await retrieve_held(
+            normalized.held, self._directory, recipe, normalized.trip, deadline, may_ask
+        )
         async for update in self._composer.compose(
             recipe,
-            normalized.trip,
+            trip_around(normalized.trip, held, recipe),
             entry,
             deadline,
-            may_ask=consent.covers if consent else _never,
+            texts(negotiate(request.language_code)),
+            may_ask=may_ask,
             asked=asked,
+            held=held,
+            report=report,
         ):
             if isinstance(update, solution_pb2.Solution):
                 update.consent_id = consent.consent_id if consent else ""
-                request = (normalized.request_id, request_hash) if request_hash else None
+                keyed = (normalized.request_id, request_hash) if request_hash else None
                 earlier = await self._store.save_solution(
                     update.solution_id,
                     normalized.entry_partner_id,
                     update.fingerprint,
                     update.SerializeToString(),
-                    request,
+                    keyed,
                     recipe=update.recipe,
-                    audit=_compose_audit(update, normalized.entry_partner_id, consent, asked),
+                    audit=_compose_audit(
+                        update, normalized.entry_partner_id, consent, asked, normalized.held
+                    ),
                 )
                 if earlier is not None:  # another replica answered this request id first
                     body = await self._store.load_solution(earlier.solution_id)
@@ -316,8 +342,23 @@ def _compose_audit(
     owner: str,
     consent: ConsentRecord | None,
     asked: list[QuoteDisclosure],
+    held: tuple[HeldReference, ...],
 ) -> list[AuditRecord]:
-    """The composition and every quote request it sent, stored with the solution."""
+    """The composition, every held product it asked a partner about and every quote request
+    it sent, stored with the solution."""
+    retrieved = [
+        disclosure_record(
+            actor=owner,
+            action="partner:retrieve",
+            subject=solution.solution_id,
+            recipient=ref.partner_id,
+            consent=consent,
+            values={"reference": ref.reference},
+            field_names=[ref.field],
+            outcome="sent",
+        )
+        for ref in held
+    ]
     quotes = [
         disclosure_record(
             actor=owner,
@@ -339,7 +380,7 @@ def _compose_audit(
         purpose=consent.purpose if consent else "",
         consent_id=consent.consent_id if consent else "",
     )
-    return [*quotes, composed]
+    return [*retrieved, *quotes, composed]
 
 
 def _content_hash(request: ComposeRequest) -> str:

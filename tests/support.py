@@ -141,6 +141,17 @@ class SandboxControl:
         result: dict[str, Any] = response.json()
         return result
 
+    async def sell(self, partner_id: str, quote: Mapping[str, Any], pick: int = 0) -> str:
+        """A direct sale at the partner's own counter (`/_sandbox/sales`): the customer
+        already holds it before any composition. Returns the booking's reference."""
+        response = await self._http.post(
+            f"{self.base_urls[partner_id]}/_sandbox/sales",
+            json={"quote": dict(quote), "pick": pick},
+        )
+        response.raise_for_status()
+        reference: str = response.json()["reference"]
+        return reference
+
     async def count(self, partner_id: str, operation: str, *, since: str = "") -> int:
         return len(await self.ledger(partner_id, operation, since=since))
 

@@ -14,7 +14,8 @@ from datetime import date
 from decimal import Decimal
 
 from adapters import AdapterError, QuoteRequest
-from bundles import Recipe, TravellerFacts, Trip
+from bundles import ComponentSpec, Facts, FactsError, Recipe, TravellerFacts, Trip
+from bundles.facts import offer_facts, provisional_facts
 from gateway.partners import PartnerDirectory
 from gateway.storage import ComponentRecord
 from partnergateway.v1 import solution_pb2
@@ -40,6 +41,28 @@ def trip_of(solution: solution_pb2.Solution) -> Trip:
             for p in t.travellers
         ),
     )
+
+
+def _dependency_facts(
+    spec: ComponentSpec, recipe: Recipe | None, solution: solution_pb2.Solution, trip: Trip
+) -> dict[str, Facts]:
+    """The facts `spec` was quoted on: its dependencies' chosen or held offers, as composed."""
+    facts: dict[str, Facts] = {}
+    for kind in spec.depends_on:
+        dependency = recipe.component(kind) if recipe else None
+        if dependency is None:
+            continue
+        component = next((c for c in solution.components if c.kind == kind), None)
+        attributes = None
+        if component is not None and component.status == solution_pb2.COMPONENT_STATUS_OK:
+            attributes = component.offer.attributes
+        elif component is not None and component.status == solution_pb2.COMPONENT_STATUS_HELD:
+            attributes = component.held.attributes
+        try:
+            facts[kind] = offer_facts(dependency.partner_kind, attributes or {})
+        except FactsError:
+            facts[kind] = provisional_facts(dependency.partner_kind, trip)
+    return facts
 
 
 async def requote(
@@ -68,7 +91,11 @@ async def requote(
             continue
         try:
             offers = await adapter.quote(
-                QuoteRequest(component=spec.kind, params=spec.derive(trip)), deadline=deadline
+                QuoteRequest(
+                    component=spec.kind,
+                    params=spec.derive(trip, _dependency_facts(spec, recipe, solution, trip)),
+                ),
+                deadline=deadline,
             )
         except AdapterError as exc:
             changes.append(PriceChange(component.kind, f"re-quote failed: {exc.outcome}"))

@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from typing import Any
 
+import httpx2
 from google.rpc import error_details_pb2, status_pb2
 from rich.console import Console
 from rich.markup import escape
@@ -25,8 +26,10 @@ from gateway.cli.credentials import PartnerTokens, active_tokens, use_tokens
 from gateway.cli.journey import (
     DEFAULT_ENTRY_PARTNERS,
     ENTRY_KINDS,
+    HeldProduct,
     TripPlan,
     compose_request,
+    direct_sale_quote,
 )
 from gateway.cli.render import solution_json, solutions_table, stdout_console
 from gateway.cli.sandbox_link import link_to_sandbox
@@ -34,7 +37,7 @@ from gateway.runtime import RunningGateway, running_gateway, wait_for_terminatio
 from gateway.settings import GatewaySettings
 from gateway.telemetry import Telemetry, instrument_partner_http, setup_telemetry, traced_call
 from partnergateway.v1 import feedback_pb2, order_pb2, solution_pb2, solution_service_pb2_grpc
-from sandbox import DEFAULT_PARTNERS, start_sandbox
+from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
 
 
 def edge_telemetry(service_name: str) -> Telemetry:
@@ -47,7 +50,7 @@ def edge_telemetry(service_name: str) -> Telemetry:
 @asynccontextmanager
 async def _gateway_with_sandbox(
     settings: GatewaySettings, address: str | None, console: Console, telemetry: Telemetry
-) -> AsyncIterator[RunningGateway]:
+) -> AsyncIterator[tuple[RunningGateway, SandboxCluster]]:
     tracer_provider = telemetry.tracer_provider if telemetry.enabled else None
     async with await start_sandbox(DEFAULT_PARTNERS, tracer_provider=tracer_provider) as cluster:
         for pid, running in cluster.partners.items():
@@ -56,7 +59,7 @@ async def _gateway_with_sandbox(
         async with running_gateway(linked, address, telemetry=telemetry) as gateway:
             # In-process client calls (the demo's) use this gateway's issuer when it needs tokens.
             use_tokens(PartnerTokens.from_settings(linked, gateway.issuer_url))
-            yield gateway
+            yield gateway, cluster
 
 
 async def serve(
@@ -65,11 +68,14 @@ async def serve(
     telemetry = edge_telemetry("partner-gateway")
     try:
         async with contextlib.AsyncExitStack() as stack:
-            gateway = await stack.enter_async_context(
-                _gateway_with_sandbox(settings, address, console, telemetry)
-                if sandbox
-                else running_gateway(settings, address, telemetry=telemetry)
-            )
+            if sandbox:
+                gateway, _ = await stack.enter_async_context(
+                    _gateway_with_sandbox(settings, address, console, telemetry)
+                )
+            else:
+                gateway = await stack.enter_async_context(
+                    running_gateway(settings, address, telemetry=telemetry)
+                )
             if gateway.issuer_url is not None:
                 console.print(f"token issuer at {gateway.issuer_url} (POST /oauth/token)")
             console.print(f"gateway serving on port {gateway.port} (Ctrl-C or SIGTERM to stop)")
@@ -141,14 +147,19 @@ async def _demo(
     if once:
         settings = _issuer_on_any_port(settings)
     console.print("[bold]Starting sandbox partners and the gateway…[/bold]")
-    async with _gateway_with_sandbox(settings, address, console, telemetry) as gateway:
+    async with _gateway_with_sandbox(settings, address, console, telemetry) as (gateway, cluster):
         target = gateway.target
-        solutions = await _four_entries(target, console, telemetry)
+        plan = TripPlan.sample(datetime.now(UTC).date())
+        held = await _buy_flight_directly(cluster, plan, console)
+        solutions = await _four_entries(target, plan, held, console, telemetry)
         _show(solutions, as_json, console)
         identical = len({s.fingerprint for s in solutions}) == 1
         complete = all(
-            c.status == solution_pb2.COMPONENT_STATUS_OK for s in solutions for c in s.components
+            c.status in (solution_pb2.COMPONENT_STATUS_OK, solution_pb2.COMPONENT_STATUS_HELD)
+            for s in solutions
+            for c in s.components
         )
+        _show_in_chinese(solutions, as_json, console)
         first = solutions[0]
         console.print(
             f"[bold]Booking the solution entered at {first.entry.partner_id} "
@@ -217,26 +228,72 @@ def _issuer_on_any_port(settings: GatewaySettings) -> GatewaySettings:
     return settings.model_copy(update={"auth": auth})
 
 
+# The customer booked the family's flight at this airline's own counter before anything else.
+_DEMO_AIRLINE = "airline-a"
+_DEMO_LANGUAGES = {"roaming": "zh-CN"}
+
+
+async def _buy_flight_directly(
+    cluster: SandboxCluster, plan: TripPlan, console: Console
+) -> list[HeldProduct]:
+    """The demo customer's flight, bought at the airline directly: every entry reports it
+    (the airline in its event, the others in `held_products`), and every plan holds it."""
+    url = f"{cluster.partners[_DEMO_AIRLINE].base_url}/_sandbox/sales"
+    async with httpx2.AsyncClient(timeout=10, trust_env=False) as http:
+        response = await http.post(
+            url, json={"quote": direct_sale_quote("airline", plan), "pick": 0}
+        )
+        response.raise_for_status()
+    sale = response.json()
+    console.print(
+        f"The customer already booked [bold]{escape(sale['booking']['title'])}[/bold] "
+        f"at {_DEMO_AIRLINE} (reference {sale['reference']})."
+    )
+    return [HeldProduct(_DEMO_AIRLINE, sale["reference"])]
+
+
 async def _four_entries(
-    target: str, console: Console, telemetry: Telemetry
+    target: str,
+    plan: TripPlan,
+    held: list[HeldProduct],
+    console: Console,
+    telemetry: Telemetry,
 ) -> list[solution_pb2.Solution]:
-    plan = TripPlan.sample(datetime.now(UTC).date())
     solutions = []
     async with open_channel(target) as channel:
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
         for kind in ENTRY_KINDS:
+            partner = DEFAULT_ENTRY_PARTNERS[kind]
             started = time.perf_counter()
             with traced_call(telemetry, f"demo.compose.{kind}") as (metadata, trace_id):
+                # The telecom's customer reads Chinese; the others' customers English.
+                language = _DEMO_LANGUAGES.get(kind, "en")
                 response = await stub.ComposeSolution(
-                    compose_request(kind, plan), timeout=10, metadata=metadata
+                    compose_request(kind, plan, partner, held=held, language_code=language),
+                    timeout=10,
+                    metadata=metadata,
                 )
             elapsed_ms = (time.perf_counter() - started) * 1000
             console.print(
-                f"  entered at {DEFAULT_ENTRY_PARTNERS[kind]:10} ({kind:9}) → "
+                f"  entered at {partner:10} ({kind:9}) → "
                 f"{response.solution.solution_id}  {elapsed_ms:6.1f} ms  trace {trace_id}"
             )
             solutions.append(response.solution)
     return solutions
+
+
+def _show_in_chinese(
+    solutions: list[solution_pb2.Solution], as_json: bool, console: Console
+) -> None:
+    """The telecom's customer reads Chinese: that plan alone, in zh-CN."""
+    chinese = next((s for s in solutions if s.language_code == "zh-CN"), None)
+    if chinese is None or as_json:
+        return
+    stdout_console().print(solutions_table([chinese], title="出境旅行 — zh-CN"))
+    console.print(
+        f"The plan entered at {chinese.entry.partner_id} was asked for in zh-CN: other words, "
+        "the same plan (language never changes the fingerprint)."
+    )
 
 
 def _show(solutions: list[solution_pb2.Solution], as_json: bool, console: Console) -> None:
@@ -247,9 +304,11 @@ def _show(solutions: list[solution_pb2.Solution], as_json: bool, console: Consol
         return
     stdout_console().print(solutions_table(solutions))
     if identical:
+        held = sum(c.status == solution_pb2.COMPONENT_STATUS_HELD for c in solutions[0].components)
         console.print(
-            "[green]✓ The four entries gave the same solution "
-            f"(fingerprint {solutions[0].fingerprint[:16]}…).[/green]"
+            "[green]✓ The four entries gave the same plan"
+            + (f", with the customer's {held} held product(s) not sold again" if held else "")
+            + f" (fingerprint {solutions[0].fingerprint[:16]}…).[/green]"
         )
     else:
         console.print("[red]✗ The entries gave different solutions.[/red]")

@@ -5,8 +5,10 @@ Used by `demo` and `compose`, and by the tests to show that the four entries agr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from google.protobuf import timestamp_pb2
 from google.type import date_pb2
@@ -71,8 +73,19 @@ def _date(value: date) -> date_pb2.Date:
     return date_pb2.Date(year=value.year, month=value.month, day=value.day)
 
 
-def entry_event(kind: str, plan: TripPlan, partner_id: str) -> entry_pb2.EntryEvent:
-    """The event `partner_id` (of the matching kind) would report for this trip."""
+@dataclass(frozen=True)
+class HeldProduct:
+    """A product the customer bought directly at a partner: its partner and reference."""
+
+    partner_id: str
+    reference: str
+
+
+def entry_event(
+    kind: str, plan: TripPlan, partner_id: str, reference: str = ""
+) -> entry_pb2.EntryEvent:
+    """The event `partner_id` (of the matching kind) would report for this trip; `reference`
+    is the customer's booking there, when the event reports one the customer bought."""
     lead = plan.travellers[0]
     count = len(plan.travellers)
     event = entry_pb2.EntryEvent(partner_id=partner_id)
@@ -88,6 +101,7 @@ def entry_event(kind: str, plan: TripPlan, partner_id: str) -> entry_pb2.EntryEv
     elif kind == "flight":
         event.flight.CopyFrom(
             entry_pb2.FlightBooking(
+                booking_reference=reference,
                 origin_airport=lead.home_airport,
                 destination_airport=plan.destination_airport,
                 depart_date=_date(plan.depart),
@@ -98,6 +112,7 @@ def entry_event(kind: str, plan: TripPlan, partner_id: str) -> entry_pb2.EntryEv
     elif kind == "insurance":
         event.insurance.CopyFrom(
             entry_pb2.InsurancePurchase(
+                policy_number=reference,
                 destination_region_code=plan.destination_region,
                 cover_start_date=_date(plan.depart),
                 cover_end_date=_date(plan.back),
@@ -107,6 +122,7 @@ def entry_event(kind: str, plan: TripPlan, partner_id: str) -> entry_pb2.EntryEv
     elif kind == "car":
         event.car.CopyFrom(
             entry_pb2.CarRental(
+                rental_reference=reference,
                 pickup_location=plan.destination_airport,
                 pickup_date=_date(plan.depart),
                 return_date=_date(plan.back),
@@ -167,15 +183,25 @@ def compose_request(
     partner_id: str | None = None,
     request_id: str = "",
     consent: consent_pb2.Consent | object | None = _DEFAULT_CONSENT,
+    *,
+    held: Sequence[HeldProduct] = (),
+    language_code: str = "en",
 ) -> solution_service_pb2.ComposeSolutionRequest:
     """The request; by default with the customer's consent to every partner kind of the
-    trip (`consent=None`: without any)."""
+    trip (`consent=None`: without any). Of the products the customer `held`, the one bought
+    at the entry partner comes in the entry event (its reference), as that partner would
+    report it; the others are listed in `held_products`."""
+    entry_partner = partner_id or DEFAULT_ENTRY_PARTNERS[kind]
+    own = next((h for h in held if h.partner_id == entry_partner), None)
     request = solution_service_pb2.ComposeSolutionRequest(
         request_id=request_id,
-        entry=entry_event(kind, plan, partner_id or DEFAULT_ENTRY_PARTNERS[kind]),
+        entry=entry_event(kind, plan, entry_partner, own.reference if own else ""),
         travellers=[traveller_message(p) for p in plan.travellers],
-        language_code="en",
+        language_code=language_code,
     )
+    for product in held:
+        if product is not own:
+            request.held_products.add(partner_id=product.partner_id, reference=product.reference)
     if consent is _DEFAULT_CONSENT:
         request.consent.CopyFrom(full_consent())
     elif isinstance(consent, consent_pb2.Consent):
@@ -198,3 +224,48 @@ def book_request(
         travellers=[traveller_message(p, documents=True) for p in plan.travellers],
         **fields,  # type: ignore[arg-type]
     )
+
+
+def _age(person: Person, on: date) -> int:
+    born = person.birth_date
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def direct_sale_quote(partner_kind: str, plan: TripPlan) -> dict[str, Any]:
+    """The reference protocol's quote body for this trip at a partner of `partner_kind`: what
+    the customer asked for when buying there directly (a sandbox partner's `/_sandbox/sales`
+    sells the first offer of it)."""
+    ages = [_age(p, plan.depart) for p in plan.travellers]
+    drivers = [age for p, age in zip(plan.travellers, ages, strict=True) if p.driver]
+    if partner_kind == "airline":
+        return {
+            "origin": plan.travellers[0].home_airport,
+            "destination": plan.destination_airport,
+            "depart_date": plan.depart.isoformat(),
+            "return_date": plan.back.isoformat(),
+            "passengers": {
+                "adults": sum(a >= 12 for a in ages),
+                "children": sum(a < 12 for a in ages),
+            },
+            "cabin": "economy",
+        }
+    if partner_kind == "insurer":
+        return {
+            "destination_region": plan.destination_region,
+            "start_date": plan.depart.isoformat(),
+            "end_date": plan.back.isoformat(),
+            "insured": [
+                {"age": age, "residence_region": p.residence_region_code}
+                for p, age in zip(plan.travellers, ages, strict=True)
+            ],
+        }
+    if partner_kind == "car_rental":
+        return {
+            "pickup_location": plan.destination_airport,
+            "pickup_date": plan.depart.isoformat(),
+            "return_date": plan.back.isoformat(),
+            "driver_age": max(drivers) if drivers else 0,
+            "passengers": len(plan.travellers),
+            "drivers": max(len(drivers), 1),
+        }
+    raise ValueError(f"no direct sale of {partner_kind} products")

@@ -7,6 +7,7 @@ from typing import Any
 
 from google.type import money_pb2
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gateway.money import from_money
@@ -17,6 +18,7 @@ _STATUS: dict[int, str] = {
     solution_pb2.COMPONENT_STATUS_UNAVAILABLE: "unavailable",
     solution_pb2.COMPONENT_STATUS_NOT_APPLICABLE: "not_applicable",
     solution_pb2.COMPONENT_STATUS_CONSENT_REQUIRED: "consent_required",
+    solution_pb2.COMPONENT_STATUS_HELD: "held",
 }
 
 
@@ -36,16 +38,25 @@ def solution_json(solution: solution_pb2.Solution) -> dict[str, Any]:
     components = []
     for c in solution.components:
         ok = c.status == solution_pb2.COMPONENT_STATUS_OK
+        held = c.status == solution_pb2.COMPONENT_STATUS_HELD
         components.append(
             {
                 "kind": c.kind,
+                "title": c.title or None,
                 "status": status_name(c.status),
-                "partner": c.offer.partner_id if ok else None,
+                "partner": c.offer.partner_id if ok else c.held.partner_id if held else None,
                 "offer_id": c.offer.offer_id if ok else None,
-                "title": c.offer.title if ok else None,
+                "reference": c.held.reference if held else None,
+                "product": c.offer.title if ok else c.held.title if held else None,
                 "price": money_json(c.offer.price.total) if ok else None,
+                "price_text": c.offer.price.total_text if ok else None,
                 "alternatives": len(c.alternatives),
+                "reason_code": c.reason_code or None,
                 "reason": c.reason or None,
+                "not_covered": [
+                    {"traveller": n.traveller_index, "reason": n.reason}
+                    for n in c.uncovered_travellers
+                ],
             }
         )
     return {
@@ -56,31 +67,51 @@ def solution_json(solution: solution_pb2.Solution) -> dict[str, Any]:
         "recipe": solution.recipe,
         "components": components,
         "totals": [money_json(m) for m in solution.totals],
+        "totals_text": list(solution.totals_text),
+        "language_code": solution.language_code or None,
+        "consent_id": solution.consent_id or None,
         "expire_time": solution.expire_time.ToJsonString()
         if solution.HasField("expire_time")
         else None,
     }
 
 
-def solutions_table(solutions: list[solution_pb2.Solution]) -> Table:
+def component_cell(c: solution_pb2.Component, *, reasons: bool = True) -> str:
+    """One component for people: what was chosen (or is held) and why, in the plan's language."""
+    why = f"\n[dim]{escape(c.reason)}[/dim]" if reasons and c.reason else ""
+    notes = "".join(f"\n[dim]• {escape(n.reason)}[/dim]" for n in c.uncovered_travellers)
+    if c.status == solution_pb2.COMPONENT_STATUS_OK:
+        price = c.offer.price.total_text or money_text(c.offer.price.total)
+        return f"{escape(c.offer.partner_name)}\n{escape(c.offer.title)}\n{price}{why}{notes}"
+    if c.status == solution_pb2.COMPONENT_STATUS_HELD:
+        return (
+            f"[cyan]held[/cyan] {escape(c.held.partner_name)} {escape(c.held.reference)}\n"
+            f"{escape(c.held.title)}{why}"
+        )
+    return f"[yellow]{status_name(c.status)}[/yellow]\n{escape(c.reason)}"
+
+
+def _totals(s: solution_pb2.Solution) -> str:
+    return "\n".join(s.totals_text) or "\n".join(money_text(m) for m in s.totals)
+
+
+def solutions_table(
+    solutions: list[solution_pb2.Solution], title: str | None = None, *, reasons: bool = True
+) -> Table:
     """One column per solution, one row per component: identical rows read as identical."""
-    table = Table(title="Travel abroad — one solution per entry partner", show_lines=True)
+    table = Table(title=title or "Travel abroad — one solution per entry partner", show_lines=True)
     table.add_column("", style="bold")
     for s in solutions:
         table.add_column(f"entered at\n{s.entry.partner_id} ({s.entry.kind})")
-    kinds = [c.kind for c in solutions[0].components] if solutions else []
-    for index, kind in enumerate(kinds):
-        cells = []
-        for s in solutions:
-            c = s.components[index]
-            if c.status == solution_pb2.COMPONENT_STATUS_OK:
-                cells.append(
-                    f"{c.offer.partner_name}\n{c.offer.title}\n{money_text(c.offer.price.total)}"
-                )
-            else:
-                cells.append(f"[yellow]{status_name(c.status)}[/yellow]\n{c.reason}")
-        table.add_row(kind, *cells)
-    table.add_row("total", *("\n".join(money_text(m) for m in s.totals) for s in solutions))
+    # Row labels in English when any column is (the others read their own column).
+    labelled = next((s for s in solutions if s.language_code in ("", "en")), None)
+    first = (labelled or solutions[0]).components if solutions else []
+    for index, component in enumerate(first):
+        label = escape(component.title or component.kind)
+        table.add_row(
+            label, *(component_cell(s.components[index], reasons=reasons) for s in solutions)
+        )
+    table.add_row("total", *(_totals(s) for s in solutions))
     table.add_row("fingerprint", *(s.fingerprint[:16] for s in solutions))
     return table
 

@@ -1,15 +1,18 @@
-"""Building the protobuf messages of a solution from composition values."""
+"""Building the protobuf messages of a solution from composition values, with the text for
+people in the customer's language (from `gateway.i18n` catalogues)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from google.protobuf import timestamp_pb2
-from google.type import date_pb2
+from google.type import date_pb2, money_pb2
 
-from adapters import Offer
+from adapters import HeldBooking, NotCovered, Offer
 from bundles import Trip
-from gateway.money import to_money
+from gateway.i18n import Texts
+from gateway.money import from_money, to_money
 from partnergateway.v1 import solution_pb2
 
 
@@ -35,7 +38,24 @@ def trip_message(trip: Trip) -> solution_pb2.Trip:
     )
 
 
-def offer_message(offer: Offer, partner_name: str) -> solution_pb2.Offer:
+def traveller_notes(
+    not_covered: Sequence[NotCovered], texts: Texts
+) -> list[solution_pb2.TravellerNote]:
+    return [
+        solution_pb2.TravellerNote(
+            traveller_index=n.index,
+            reason_code=n.reason,
+            reason=texts.text(
+                f"traveller.{n.reason}",
+                default=texts.text("traveller.not_covered", number=n.index + 1),
+                number=n.index + 1,
+            ),
+        )
+        for n in sorted(not_covered, key=lambda n: n.index)
+    ]
+
+
+def offer_message(offer: Offer, partner_name: str, texts: Texts) -> solution_pb2.Offer:
     expire = timestamp_pb2.Timestamp()
     expire.FromDatetime(offer.expires_at)
     currency = offer.price.currency_code
@@ -49,8 +69,25 @@ def offer_message(offer: Offer, partner_name: str) -> solution_pb2.Offer:
             base=to_money(currency, offer.price.base),
             tax=to_money(currency, offer.price.tax),
             total=to_money(currency, offer.price.total),
+            total_text=texts.money(offer.price.total, currency),
         ),
         rating=offer.rating,
         expire_time=expire,
         attributes=dict(offer.attributes),
+        uncovered_travellers=traveller_notes(offer.not_covered, texts),
     )
+
+
+def held_message(booking: HeldBooking, partner_name: str) -> solution_pb2.HeldProduct:
+    return solution_pb2.HeldProduct(
+        partner_id=booking.partner_id,
+        partner_name=partner_name,
+        reference=booking.reference,
+        product_code=booking.product_code,
+        title=booking.title,
+        attributes=dict(booking.attributes),
+    )
+
+
+def totals_text(totals: Sequence[money_pb2.Money], texts: Texts) -> list[str]:
+    return [texts.money(from_money(m), m.currency_code) for m in totals]

@@ -11,6 +11,7 @@ from adapters import (
     AdapterError,
     Cancellation,
     Confirmation,
+    HeldBooking,
     Hold,
     Offer,
     PartnerAdapter,
@@ -61,6 +62,9 @@ class GuardedAdapter:
 
     async def quote(self, request: QuoteRequest, *, deadline: float) -> Sequence[Offer]:
         return await self._guarded(lambda: self._inner.quote(request, deadline=deadline))
+
+    async def retrieve(self, reference: str, *, deadline: float) -> HeldBooking:
+        return await self._guarded(lambda: self._inner.retrieve(reference, deadline=deadline))
 
     async def hold(
         self,

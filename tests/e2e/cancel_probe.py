@@ -14,6 +14,7 @@ CANCELLED: dict[str, asyncio.Event] = {}
 class CancelProbe:
     def __init__(self, inner: PartnerAdapter) -> None:
         self._inner = inner
+        self.retrieve = inner.retrieve
         self.hold = inner.hold
         self.confirm = inner.confirm
         self.cancel = inner.cancel

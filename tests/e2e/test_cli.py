@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 
-def test_demo_once_json_prints_four_identical_complete_solutions(tmp_path: Path) -> None:
+def test_demo_once_json_prints_four_identical_plans_around_the_held_flight(
+    tmp_path: Path,
+) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "gateway", "demo", "--once", "--json"],
         cwd=tmp_path,  # the demo keeps its store under ./state/demo
@@ -25,6 +27,9 @@ def test_demo_once_json_prints_four_identical_complete_solutions(tmp_path: Path)
     kpis = {p["entry_partner"]: p for p in printed if "take_up" in p}
     assert [s["entry"] for s in solutions] == ["roaming", "flight", "insurance", "car"]
     assert len({s["fingerprint"] for s in solutions}) == 1
+    # The telecom's customer reads Chinese: the same plan, in other words.
+    assert [s["language_code"] for s in solutions] == ["zh-CN", "en", "en", "en"]
+    assert solutions[0]["components"][0]["title"] != solutions[1]["components"][0]["title"]
     for solution in solutions:
         assert [c["kind"] for c in solution["components"]] == [
             "connectivity",
@@ -32,15 +37,31 @@ def test_demo_once_json_prints_four_identical_complete_solutions(tmp_path: Path)
             "insurance",
             "car",
         ]
-        assert all(c["status"] == "ok" for c in solution["components"])
+        statuses = {c["kind"]: c["status"] for c in solution["components"]}
+        # The customer bought the flight at airline-a before: held, never sold again.
+        assert statuses == {
+            "connectivity": "ok",
+            "flight": "held",
+            "insurance": "ok",
+            "car": "ok",
+        }
+        flight = solution["components"][1]
+        assert flight["partner"] == "airline-a"
+        assert flight["reference"]
+        assert flight["price"] is None
         for c in solution["components"]:
-            assert set(c["price"]) == {"currency_code", "units", "nanos"}
+            if c["status"] == "ok":
+                assert set(c["price"]) == {"currency_code", "units", "nanos"}
+            assert c["reason"]
+            assert c["reason_code"]
         assert solution["totals"]
     assert len(orders) == 1
     order = orders[0]
     assert order["solution_id"] == solutions[0]["solution_id"]
     assert order["state"] == "confirmed"
-    assert [c["state"] for c in order["components"]] == ["confirmed"] * 4
+    # Only what the customer did not hold yet is booked.
+    assert [c["kind"] for c in order["components"]] == ["connectivity", "insurance", "car"]
+    assert [c["state"] for c in order["components"]] == ["confirmed"] * 3
     assert all(c["reference"] for c in order["components"])
     # The customer's 9 makes the booking entry partner's NPS +100 and its take-up 1 of 1.
     assert kpis["telecom-cn"]["booked"] == 1

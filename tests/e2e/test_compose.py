@@ -127,7 +127,8 @@ async def test_no_driver_means_no_car_and_no_car_partner_called(
 
     car = component(solution, "car")
     assert car.status == solution_pb2.COMPONENT_STATUS_NOT_APPLICABLE
-    assert car.reason == "no traveller may drive"
+    assert car.reason_code == "no_driver"
+    assert car.reason == "No traveller may drive, so no car is offered"
     assert await control.count("car-a", "quote") == 0
     assert await control.count("car-b", "quote") == 0
 

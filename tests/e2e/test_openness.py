@@ -23,7 +23,7 @@ HOTEL_COMPONENT = """
     title: Hotel for every night away
     params:
       city_airport: $trip.destination_airport
-      check_in: $trip.arrival_date
+      check_in: $component.flight.arrival_date
       check_out: $trip.return_date
       guests: $trip.traveller_count
 """

@@ -43,7 +43,9 @@ async def test_kind_down_component_unavailable_with_reason(
 
     insurance = component(solution, "insurance")
     assert insurance.status == UNAVAILABLE
-    assert "insurer-a: unavailable" in insurance.reason
+    assert insurance.reason_code == "partners_unavailable"
+    assert "could not answer in time" in insurance.reason
+    assert outcome(insurance, "insurer-a") == "unavailable"
     assert component(solution, "flight").status == OK
 
 

@@ -120,7 +120,10 @@ class FlightBooking(_message.Message):
     RETURN_DATE_FIELD_NUMBER: _builtins.int
     PASSENGER_COUNT_FIELD_NUMBER: _builtins.int
     booking_reference: _builtins.str
-    """The airline's booking reference (PNR), if the booking exists already."""
+    """The airline's booking reference (PNR), if the booking exists already. When set, the
+    gateway retrieves the booking from the airline and the plan shows the flight as held by
+    the customer: never sold again, never booked again, not in the totals.
+    """
     origin_airport: _builtins.str
     """IATA code of the departure airport, for example "PVG"."""
     destination_airport: _builtins.str
@@ -165,7 +168,7 @@ class InsurancePurchase(_message.Message):
     COVER_END_DATE_FIELD_NUMBER: _builtins.int
     INSURED_COUNT_FIELD_NUMBER: _builtins.int
     policy_number: _builtins.str
-    """The insurer's policy number, if the policy exists already."""
+    """The insurer's policy number, if the policy exists already (then held, as for a flight)."""
     destination_region_code: _builtins.str
     """CLDR region code the policy covers."""
     insured_count: _builtins.int
@@ -206,7 +209,9 @@ class CarRental(_message.Message):
     PICKUP_DATE_FIELD_NUMBER: _builtins.int
     RETURN_DATE_FIELD_NUMBER: _builtins.int
     rental_reference: _builtins.str
-    """The rental firm's reservation reference, if the rental exists already."""
+    """The rental firm's reservation reference, if the rental exists already (then held, as
+    for a flight).
+    """
     pickup_location: _builtins.str
     """IATA code of the pickup airport, for example "NRT"."""
     @_builtins.property
@@ -290,3 +295,32 @@ class Traveller(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Traveller: _TypeAlias = Traveller  # noqa: Y015
+
+@_typing.final
+class HeldProductReference(_message.Message):
+    """A product the customer already holds at a partner (a flight booking, an insurance policy, a
+    car rental). The gateway retrieves it from that partner before building on it, so a caller
+    cannot invent bookings.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PARTNER_ID_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    partner_id: _builtins.str
+    """The partner that sold it, for example "airline-a"."""
+    reference: _builtins.str
+    """The partner's reference for it (PNR, policy number, reservation reference)."""
+    def __init__(
+        self,
+        *,
+        partner_id: _builtins.str = ...,
+        reference: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["partner_id", b"partner_id", "reference", b"reference"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HeldProductReference: _TypeAlias = HeldProductReference  # noqa: Y015

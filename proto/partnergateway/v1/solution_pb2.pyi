@@ -38,6 +38,10 @@ class _ComponentStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Compo
     """The recipe's condition for it does not hold for this trip (for example no driver)."""
     COMPONENT_STATUS_CONSENT_REQUIRED: _ComponentStatus.ValueType  # 4
     """The customer has not consented to share data with the partners that offer it."""
+    COMPONENT_STATUS_HELD: _ComponentStatus.ValueType  # 5
+    """The customer already holds it (`held`): it is not sold again, not booked again, and not in
+    the totals; the other components are planned around it.
+    """
 
 class ComponentStatus(_ComponentStatus, metaclass=_ComponentStatusEnumTypeWrapper):
     """The state of one component of a solution."""
@@ -52,6 +56,10 @@ COMPONENT_STATUS_NOT_APPLICABLE: ComponentStatus.ValueType  # 3
 """The recipe's condition for it does not hold for this trip (for example no driver)."""
 COMPONENT_STATUS_CONSENT_REQUIRED: ComponentStatus.ValueType  # 4
 """The customer has not consented to share data with the partners that offer it."""
+COMPONENT_STATUS_HELD: ComponentStatus.ValueType  # 5
+"""The customer already holds it (`held`): it is not sold again, not booked again, and not in
+the totals; the other components are planned around it.
+"""
 Global___ComponentStatus: _TypeAlias = ComponentStatus  # noqa: Y015
 
 @_typing.final
@@ -70,11 +78,14 @@ class Solution(_message.Message):
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     CONSENT_ID_FIELD_NUMBER: _builtins.int
+    TOTALS_TEXT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_CODE_FIELD_NUMBER: _builtins.int
     solution_id: _builtins.str
     """Opaque identifier, unique per composition."""
     fingerprint: _builtins.str
-    """Hex SHA-256 of the canonical content (recipe, trip, components, offers, prices), without
-    ids and times: the same trip gives the same fingerprint from every entry partner.
+    """Hex SHA-256 of the canonical content (recipe, trip, components, held products, offers,
+    prices, reason codes), without ids, times and text for people: the same trip with the same
+    held products gives the same fingerprint from every entry partner, in every language.
     """
     recipe: _builtins.str
     """The recipe that composed it, as "name@version", for example "travel_abroad@1"."""
@@ -82,6 +93,8 @@ class Solution(_message.Message):
     """The consent the solution was composed under (see ConsentService); booking it sends data
     only while that consent holds.
     """
+    language_code: _builtins.str
+    """The language of every text for people in this solution: "zh-CN" or "en"."""
     @_builtins.property
     def entry(self) -> Global___EntrySummary:
         """Where the customer entered."""
@@ -96,7 +109,9 @@ class Solution(_message.Message):
 
     @_builtins.property
     def totals(self) -> _containers.RepeatedCompositeFieldContainer[_money_pb2.Money]:
-        """Sum of the chosen offers' totals, one Money per currency, sorted by currency code."""
+        """Sum of the chosen offers' totals, one Money per currency, sorted by currency code. Held
+        products are not in it: the customer paid for them already.
+        """
 
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
@@ -105,6 +120,12 @@ class Solution(_message.Message):
     @_builtins.property
     def expire_time(self) -> _timestamp_pb2.Timestamp:
         """The earliest expiry of the chosen offers; unset when no offer was chosen."""
+
+    @_builtins.property
+    def totals_text(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """`totals` formatted for the customer's locale, in the same order (for example "¥1,234.00"
+        in zh-CN, "CN¥1,234.00" in en).
+        """
 
     def __init__(
         self,
@@ -119,10 +140,12 @@ class Solution(_message.Message):
         create_time: _timestamp_pb2.Timestamp | None = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
         consent_id: _builtins.str = ...,
+        totals_text: _abc.Iterable[_builtins.str] | None = ...,
+        language_code: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "entry", b"entry", "expire_time", b"expire_time", "trip", b"trip"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["components", b"components", "consent_id", b"consent_id", "create_time", b"create_time", "entry", b"entry", "expire_time", b"expire_time", "fingerprint", b"fingerprint", "recipe", b"recipe", "solution_id", b"solution_id", "totals", b"totals", "trip", b"trip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["components", b"components", "consent_id", b"consent_id", "create_time", b"create_time", "entry", b"entry", "expire_time", b"expire_time", "fingerprint", b"fingerprint", "language_code", b"language_code", "recipe", b"recipe", "solution_id", b"solution_id", "totals", b"totals", "totals_text", b"totals_text", "trip", b"trip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -252,12 +275,27 @@ class Component(_message.Message):
     ALTERNATIVES_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     PARTNERS_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    REASON_CODE_FIELD_NUMBER: _builtins.int
+    HELD_FIELD_NUMBER: _builtins.int
+    UNCOVERED_TRAVELLERS_FIELD_NUMBER: _builtins.int
+    DEPENDS_ON_FIELD_NUMBER: _builtins.int
     kind: _builtins.str
     """The component kind from the recipe, for example "flight"."""
     status: Global___ComponentStatus.ValueType
     """Whether an offer was chosen, and if not, why."""
     reason: _builtins.str
-    """Why the component is not OK, for people (for example "airline-b: partner unavailable")."""
+    """Why this offer was chosen, or why there is none, for people, in the solution's language
+    (for example "The cheapest of 4 offers" or "No traveller may drive").
+    """
+    title: _builtins.str
+    """The component's title from the recipe, in the solution's language."""
+    reason_code: _builtins.str
+    """`reason` as a stable code for programs: "cheapest", "better_rated", "only_offer",
+    "equal_offers", "held_by_customer", "no_driver", "driver_too_young", "no_offers",
+    "partners_unavailable", "party_does_not_fit", "depends_on_unavailable",
+    "no_partner_configured", "consent_required" (docs/plans.md lists them all).
+    """
     @_builtins.property
     def offer(self) -> Global___Offer:
         """The chosen offer when status is OK."""
@@ -268,7 +306,23 @@ class Component(_message.Message):
 
     @_builtins.property
     def partners(self) -> _containers.RepeatedCompositeFieldContainer[Global___PartnerOutcome]:
-        """Per-partner outcome of the fan-out, in partner id order."""
+        """Per-partner outcome of the fan-out, in partner id order: machine codes for operators."""
+
+    @_builtins.property
+    def held(self) -> Global___HeldProduct:
+        """The product the customer already holds, when status is HELD."""
+
+    @_builtins.property
+    def uncovered_travellers(self) -> _containers.RepeatedCompositeFieldContainer[Global___TravellerNote]:
+        """Travellers the chosen offer does not cover (for example a traveller the insurer cannot
+        insure), each with why; everyone else is covered.
+        """
+
+    @_builtins.property
+    def depends_on(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The components whose chosen or held offer this one's parameters derive from (for example
+        the car is picked up when the flight lands).
+        """
 
     def __init__(
         self,
@@ -279,14 +333,115 @@ class Component(_message.Message):
         alternatives: _abc.Iterable[Global___Offer] | None = ...,
         reason: _builtins.str = ...,
         partners: _abc.Iterable[Global___PartnerOutcome] | None = ...,
+        title: _builtins.str = ...,
+        reason_code: _builtins.str = ...,
+        held: Global___HeldProduct | None = ...,
+        uncovered_travellers: _abc.Iterable[Global___TravellerNote] | None = ...,
+        depends_on: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["offer", b"offer"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["held", b"held", "offer", b"offer"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "kind", b"kind", "offer", b"offer", "partners", b"partners", "reason", b"reason", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["alternatives", b"alternatives", "depends_on", b"depends_on", "held", b"held", "kind", b"kind", "offer", b"offer", "partners", b"partners", "reason", b"reason", "reason_code", b"reason_code", "status", b"status", "title", b"title", "uncovered_travellers", b"uncovered_travellers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Component: _TypeAlias = Component  # noqa: Y015
+
+@_typing.final
+class HeldProduct(_message.Message):
+    """A product the customer bought before, as its partner describes it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class AttributesEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    PARTNER_ID_FIELD_NUMBER: _builtins.int
+    PARTNER_NAME_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    PRODUCT_CODE_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    partner_id: _builtins.str
+    """The partner that sold it."""
+    partner_name: _builtins.str
+    """The partner's display name."""
+    reference: _builtins.str
+    """The partner's reference (PNR, policy number, reservation reference)."""
+    product_code: _builtins.str
+    """The partner's product code."""
+    title: _builtins.str
+    """The partner's one-line description."""
+    @_builtins.property
+    def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Kind-specific facts as the partner reports them: for a flight, flight numbers and the
+        departure and arrival instants of both legs.
+        """
+
+    def __init__(
+        self,
+        *,
+        partner_id: _builtins.str = ...,
+        partner_name: _builtins.str = ...,
+        reference: _builtins.str = ...,
+        product_code: _builtins.str = ...,
+        title: _builtins.str = ...,
+        attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes", b"attributes", "partner_id", b"partner_id", "partner_name", b"partner_name", "product_code", b"product_code", "reference", b"reference", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HeldProduct: _TypeAlias = HeldProduct  # noqa: Y015
+
+@_typing.final
+class TravellerNote(_message.Message):
+    """A traveller a component does not cover, and why."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TRAVELLER_INDEX_FIELD_NUMBER: _builtins.int
+    REASON_CODE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    traveller_index: _builtins.int
+    """Position of the traveller in the request's `travellers` (and in `trip.travellers`)."""
+    reason_code: _builtins.str
+    """Why, as a stable code, for example "residence_not_covered" or "age_not_covered"."""
+    reason: _builtins.str
+    """Why, for people, in the solution's language."""
+    def __init__(
+        self,
+        *,
+        traveller_index: _builtins.int = ...,
+        reason_code: _builtins.str = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "reason_code", b"reason_code", "traveller_index", b"traveller_index"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TravellerNote: _TypeAlias = TravellerNote  # noqa: Y015
 
 @_typing.final
 class PartnerOutcome(_message.Message):
@@ -301,7 +456,9 @@ class PartnerOutcome(_message.Message):
     partner_id: _builtins.str
     """The partner asked."""
     outcome: _builtins.str
-    """"ok", "no_offers", "unavailable", "rejected", "timeout" or "skipped"."""
+    """"ok", "no_offers", "unavailable", "rejected", "timeout", "consent_required", "unfit" (every
+    offer failed a recipe rule) or "skipped".
+    """
     offer_count: _builtins.int
     """Number of offers the partner returned."""
     detail: _builtins.str
@@ -357,6 +514,7 @@ class Offer(_message.Message):
     RATING_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     ATTRIBUTES_FIELD_NUMBER: _builtins.int
+    UNCOVERED_TRAVELLERS_FIELD_NUMBER: _builtins.int
     partner_id: _builtins.str
     """The partner that makes the offer."""
     partner_name: _builtins.str
@@ -381,6 +539,12 @@ class Offer(_message.Message):
     def attributes(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
         """Kind-specific facts (flight numbers, car class, data allowance...), as strings."""
 
+    @_builtins.property
+    def uncovered_travellers(self) -> _containers.RepeatedCompositeFieldContainer[Global___TravellerNote]:
+        """Travellers this offer does not cover, by position, with a reason code; its price is for
+        everyone else.
+        """
+
     def __init__(
         self,
         *,
@@ -393,10 +557,11 @@ class Offer(_message.Message):
         rating: _builtins.float = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
         attributes: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+        uncovered_travellers: _abc.Iterable[Global___TravellerNote] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "price", b"price"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes", b"attributes", "expire_time", b"expire_time", "offer_id", b"offer_id", "partner_id", b"partner_id", "partner_name", b"partner_name", "price", b"price", "product_code", b"product_code", "rating", b"rating", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["attributes", b"attributes", "expire_time", b"expire_time", "offer_id", b"offer_id", "partner_id", b"partner_id", "partner_name", b"partner_name", "price", b"price", "product_code", b"product_code", "rating", b"rating", "title", b"title", "uncovered_travellers", b"uncovered_travellers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -411,6 +576,9 @@ class Price(_message.Message):
     BASE_FIELD_NUMBER: _builtins.int
     TAX_FIELD_NUMBER: _builtins.int
     TOTAL_FIELD_NUMBER: _builtins.int
+    TOTAL_TEXT_FIELD_NUMBER: _builtins.int
+    total_text: _builtins.str
+    """`total` formatted for the customer's locale, for example "¥2,712.00"."""
     @_builtins.property
     def base(self) -> _money_pb2.Money:
         """The price before tax."""
@@ -429,10 +597,11 @@ class Price(_message.Message):
         base: _money_pb2.Money | None = ...,
         tax: _money_pb2.Money | None = ...,
         total: _money_pb2.Money | None = ...,
+        total_text: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "tax", b"tax", "total", b"total"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "tax", b"tax", "total", b"total"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base", b"base", "tax", b"tax", "total", b"total", "total_text", b"total_text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

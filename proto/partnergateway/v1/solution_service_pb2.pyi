@@ -32,12 +32,15 @@ class ComposeSolutionRequest(_message.Message):
     TRAVELLERS_FIELD_NUMBER: _builtins.int
     LANGUAGE_CODE_FIELD_NUMBER: _builtins.int
     CONSENT_FIELD_NUMBER: _builtins.int
+    HELD_PRODUCTS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key (AIP-155): a replay with the same id and content returns the first
     solution; the same id with other content is INVALID_ARGUMENT (reason REQUEST_ID_REUSED).
     """
     language_code: _builtins.str
-    """BCP-47 language for titles and reasons, for example "en" or "zh-Hans"."""
+    """BCP-47 language for titles, reasons and formatted prices: "zh", "zh-CN" and "zh-Hans-CN"
+    give simplified Chinese; anything else English. Never changes the plan itself.
+    """
     @_builtins.property
     def entry(self) -> _entry_pb2.EntryEvent:
         """The event that triggered the composition."""
@@ -52,6 +55,13 @@ class ComposeSolutionRequest(_message.Message):
         COMPONENT_STATUS_CONSENT_REQUIRED. Without it, no partner is asked at all.
         """
 
+    @_builtins.property
+    def held_products(self) -> _containers.RepeatedCompositeFieldContainer[_entry_pb2.HeldProductReference]:
+        """Other products the customer already holds (at most 5). Each is retrieved from its
+        partner (which the consent must cover) and appears in the plan as
+        COMPONENT_STATUS_HELD; a reference its partner does not know is INVALID_ARGUMENT.
+        """
+
     def __init__(
         self,
         *,
@@ -60,10 +70,11 @@ class ComposeSolutionRequest(_message.Message):
         travellers: _abc.Iterable[_entry_pb2.Traveller] | None = ...,
         language_code: _builtins.str = ...,
         consent: _consent_pb2.Consent | None = ...,
+        held_products: _abc.Iterable[_entry_pb2.HeldProductReference] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry", "language_code", b"language_code", "request_id", b"request_id", "travellers", b"travellers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry", "held_products", b"held_products", "language_code", b"language_code", "request_id", b"request_id", "travellers", b"travellers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -104,10 +115,11 @@ class StreamSolutionRequest(_message.Message):
     TRAVELLERS_FIELD_NUMBER: _builtins.int
     LANGUAGE_CODE_FIELD_NUMBER: _builtins.int
     CONSENT_FIELD_NUMBER: _builtins.int
+    HELD_PRODUCTS_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Idempotency key, as in ComposeSolutionRequest."""
     language_code: _builtins.str
-    """BCP-47 language for titles and reasons."""
+    """BCP-47 language, as in ComposeSolutionRequest."""
     @_builtins.property
     def entry(self) -> _entry_pb2.EntryEvent:
         """The event that triggered the composition."""
@@ -122,6 +134,13 @@ class StreamSolutionRequest(_message.Message):
         COMPONENT_STATUS_CONSENT_REQUIRED. Without it, no partner is asked at all.
         """
 
+    @_builtins.property
+    def held_products(self) -> _containers.RepeatedCompositeFieldContainer[_entry_pb2.HeldProductReference]:
+        """Other products the customer already holds (at most 5). Each is retrieved from its
+        partner (which the consent must cover) and appears in the plan as
+        COMPONENT_STATUS_HELD; a reference its partner does not know is INVALID_ARGUMENT.
+        """
+
     def __init__(
         self,
         *,
@@ -130,10 +149,11 @@ class StreamSolutionRequest(_message.Message):
         travellers: _abc.Iterable[_entry_pb2.Traveller] | None = ...,
         language_code: _builtins.str = ...,
         consent: _consent_pb2.Consent | None = ...,
+        held_products: _abc.Iterable[_entry_pb2.HeldProductReference] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry", "language_code", b"language_code", "request_id", b"request_id", "travellers", b"travellers"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consent", b"consent", "entry", b"entry", "held_products", b"held_products", "language_code", b"language_code", "request_id", b"request_id", "travellers", b"travellers"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
