@@ -23,7 +23,7 @@ from gateway.cli import consents as consents_cli
 from gateway.cli import feedback as feedback_cli
 from gateway.cli.channels import ClientTls, client_tls
 from gateway.cli.credentials import PartnerTokens, use_tokens
-from gateway.cli.journey import ENTRY_KINDS
+from gateway.cli.journey import ENTRY_KINDS, HeldProduct
 from gateway.settings import GatewaySettings, StorageSettings, load_settings
 from gateway.telemetry import configure_logging
 
@@ -128,6 +128,16 @@ def compose(
     partner: Annotated[str | None, typer.Option(help="Entry partner id.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the solution as JSON.")] = False,
     timeout: Annotated[float, typer.Option(help="Deadline in seconds.")] = 10.0,
+    language: Annotated[
+        str, typer.Option(help="BCP-47 language of the plan's text: en, zh-CN…")
+    ] = "en",
+    held: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A product the customer holds, PARTNER:REFERENCE (repeatable); the one held "
+            "at the entry partner goes in the entry event."
+        ),
+    ] = None,
     tls_ca: TlsCaOption = None,
     tls_cert: TlsCertOption = None,
     tls_key: TlsKeyOption = None,
@@ -138,6 +148,12 @@ def compose(
     _use_tokens(config, partner)
     if entry not in ENTRY_KINDS:
         raise typer.BadParameter(f"one of {', '.join(ENTRY_KINDS)}", param_hint="--entry")
+    products = []
+    for item in held or []:
+        holder, sep, reference = item.partition(":")
+        if not (sep and holder and reference):
+            raise typer.BadParameter(f"{item!r} is not PARTNER:REFERENCE", param_hint="--held")
+        products.append(HeldProduct(holder, reference))
     try:
         depart_date, return_date = date.fromisoformat(depart), date.fromisoformat(return_)
     except ValueError as exc:
@@ -155,6 +171,8 @@ def compose(
                 deadline_s=timeout,
                 console=err,
                 tls=tls,
+                held=products,
+                language_code=language,
             )
         )
     except grpc.aio.AioRpcError as exc:

@@ -302,13 +302,18 @@ def _show(solutions: list[solution_pb2.Solution], as_json: bool, console: Consol
         for s in solutions:
             print(json.dumps(solution_json(s), ensure_ascii=False))
         return
-    stdout_console().print(solutions_table(solutions))
+    # Side by side without the reasons: the zh-CN plan below shows them.
+    stdout_console().print(solutions_table(solutions, reasons=False))
     if identical:
-        held = sum(c.status == solution_pb2.COMPONENT_STATUS_HELD for c in solutions[0].components)
+        held = [
+            c.kind
+            for c in solutions[0].components
+            if c.status == solution_pb2.COMPONENT_STATUS_HELD
+        ]
+        around = f", built around the {' and '.join(held)} the customer holds" if held else ""
         console.print(
-            "[green]✓ The four entries gave the same plan"
-            + (f", with the customer's {held} held product(s) not sold again" if held else "")
-            + f" (fingerprint {solutions[0].fingerprint[:16]}…).[/green]"
+            f"[green]✓ The four entries gave the same plan{around} "
+            f"(fingerprint {solutions[0].fingerprint[:16]}…).[/green]"
         )
     else:
         console.print("[red]✗ The entries gave different solutions.[/red]")
@@ -326,18 +331,28 @@ async def compose(
     deadline_s: float,
     console: Console,
     tls: ClientTls | None = None,
+    held: list[HeldProduct] | None = None,
+    language_code: str = "en",
 ) -> None:
     from bundles import geo  # only for the default airport of the destination
 
     plan = TripPlan(destination, geo.primary_airport(destination) or "", depart, back)
     async with open_channel(target, tls) as channel:
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
-        request = compose_request(entry, plan, partner)
+        request = compose_request(
+            entry, plan, partner, held=held or [], language_code=language_code
+        )
         response = await stub.ComposeSolution(request, timeout=deadline_s)
+    solution = response.solution
     if as_json:
-        print(json.dumps(solution_json(response.solution), ensure_ascii=False))
-    else:
-        stdout_console().print(solutions_table([response.solution]))
+        print(json.dumps(solution_json(solution), ensure_ascii=False))
+        return
+    stdout_console().print(solutions_table([solution]))
+    console.print(
+        f"solution {solution.solution_id} (consent {solution.consent_id or 'none'})\n"
+        f"book it: .venv/bin/partner-gateway book {solution.solution_id} "
+        f"--partner {solution.entry.partner_id}"
+    )
 
 
 def field_violations(status: status_pb2.Status | None) -> list[dict[str, Any]]:

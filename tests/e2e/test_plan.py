@@ -4,7 +4,11 @@ customer's language, with every input problem named at once."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import grpc
 import pytest
@@ -24,9 +28,17 @@ from gateway.cli.journey import (
     direct_sale_quote,
 )
 from gateway.money import from_money, totals_by_currency
+from gateway.runtime import RunningGateway
+from gateway.settings import GatewaySettings
 from partnergateway.v1 import order_service_pb2_grpc, solution_pb2, solution_service_pb2
 from tests.e2e.booking_support import final_order
-from tests.support import SandboxControl, Stub, rich_status, violated_fields
+from tests.support import (
+    SandboxControl,
+    Stub,
+    rich_status,
+    violated_fields,
+    write_client_config,
+)
 
 OK = solution_pb2.COMPONENT_STATUS_OK
 HELD = solution_pb2.COMPONENT_STATUS_HELD
@@ -365,3 +377,45 @@ async def test_an_invalid_request_is_explained_in_the_customers_language(stub: S
     assert "entry.roaming.end_date" in told[0].message
     assert "请更正" in told[0].message
     assert violated_fields(status) == {"entry.roaming.end_date"}
+
+
+async def test_the_cli_composes_around_a_held_product_in_chinese(
+    gateway: RunningGateway,
+    gateway_settings: GatewaySettings,
+    control: SandboxControl,
+    stub: Stub,
+    tmp_path: Path,
+) -> None:
+    depart = TODAY + timedelta(days=45)
+    plan = TripPlan("JP", "NRT", depart, depart + timedelta(days=7))
+    policy = await buy(control, "insurer-a", plan)
+    config = write_client_config(gateway_settings, gateway, tmp_path / "cli.yaml")
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway",
+        "compose",
+        "--entry=roaming",
+        "--destination=JP",
+        f"--depart={plan.depart.isoformat()}",
+        f"--return={plan.back.isoformat()}",
+        f"--target={gateway.target}",
+        f"--held=insurer-a:{policy.reference}",
+        "--language=zh-CN",
+        "--json",
+        f"--config={config}",
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(120):
+        out, err = await process.communicate()
+
+    assert process.returncode == 0, err.decode()
+    printed = json.loads(out)
+    assert printed["language_code"] == "zh-CN"
+    insurance = next(c for c in printed["components"] if c["kind"] == "insurance")
+    assert insurance["status"] == "held"
+    assert insurance["reference"] == policy.reference
+    assert "您已拥有此项" in insurance["reason"]
