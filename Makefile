@@ -34,6 +34,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 	$(NODE_BIN)/buf lint
 
 # Regenerate the Python code from proto/ (committed; tests/test_contract.py fails when stale).
