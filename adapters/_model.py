@@ -23,6 +23,18 @@ class RetryPolicy:
     budget_min_per_s: float = 5.0
     """...plus this many per second, so a failing partner is not hammered by retries."""
 
+    def __post_init__(self) -> None:
+        # A policy that cannot work is refused where it is made, not found out under load.
+        if self.max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1, got {self.max_attempts}")
+        for name in ("initial_backoff_s", "max_backoff_s", "jitter_s", "budget_ratio"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
+        if self.budget_min_per_s < 0:
+            raise ValueError(f"budget_min_per_s must not be negative, got {self.budget_min_per_s}")
+        if self.max_backoff_s < self.initial_backoff_s:
+            raise ValueError("max_backoff_s must be at least initial_backoff_s")
+
 
 @dataclass(frozen=True)
 class PartnerConfig:

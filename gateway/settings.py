@@ -27,15 +27,27 @@ from pydantic_settings import (
 from adapters import PartnerConfig, RetryPolicy
 from gateway.ssrf import check_partner_url
 
+_RETRY = RetryPolicy()  # the one source of the retry defaults
+
 
 class RetrySettings(BaseModel):
-    max_attempts: int = Field(3, ge=1, le=10)
-    initial_backoff_s: float = Field(0.05, ge=0)
-    max_backoff_s: float = Field(1.0, ge=0)
-    jitter_s: float = Field(0.05, ge=0)
-    budget_ratio: float = Field(0.2, ge=0)
+    """`adapters.RetryPolicy` as settings: same defaults, and the policy's own checks."""
+
+    max_attempts: int = Field(_RETRY.max_attempts, ge=1, le=10)
+    initial_backoff_s: float = Field(_RETRY.initial_backoff_s, ge=0)
+    max_backoff_s: float = Field(_RETRY.max_backoff_s, ge=0)
+    jitter_s: float = Field(_RETRY.jitter_s, ge=0)
+    budget_ratio: float = Field(_RETRY.budget_ratio, ge=0)
     """Retries allowed per partner, as a share of its calls (plus `budget_min_per_s`)."""
-    budget_min_per_s: float = Field(5.0, ge=0)
+    budget_min_per_s: float = Field(_RETRY.budget_min_per_s, ge=0)
+
+    @model_validator(mode="after")
+    def _a_working_policy(self) -> RetrySettings:
+        self.policy()  # raises ValueError, which pydantic reports against the settings
+        return self
+
+    def policy(self) -> RetryPolicy:
+        return RetryPolicy(**self.model_dump())
 
 
 class PartnerSettings(BaseModel):
@@ -75,7 +87,7 @@ class PartnerSettings(BaseModel):
             client_secret=self.client_secret,
             scope=self.scope,
             max_connections=self.max_connections,
-            retry=RetryPolicy(**retry.model_dump()),
+            retry=retry.policy(),
         )
 
 

@@ -9,15 +9,16 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
-from adapters import Offer, Price
+from adapters import Offer, Price, RetryPolicy
 from bundles import SelectionPolicy
 from gateway.cli.journey import ENTRY_KINDS, TripPlan, compose_request
 from gateway.composition import order_offers
 from gateway.errors import InvalidRequestError
 from gateway.money import from_money, to_money, totals_by_currency
 from gateway.normalize import normalize
-from gateway.settings import load_settings
+from gateway.settings import RetrySettings, load_settings
 
 KINDS = {
     "telecom-cn": "telecom",
@@ -113,3 +114,25 @@ def test_environment_beats_the_yaml_file(tmp_path: Path, monkeypatch: pytest.Mon
 def test_missing_config_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         load_settings(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"max_attempts": 0},
+        {"max_backoff_s": -1.0},
+        {"initial_backoff_s": 2.0, "max_backoff_s": 1.0},
+        {"budget_ratio": -0.1},
+    ],
+)
+def test_a_retry_policy_that_cannot_work_is_refused_where_it_is_made(
+    fields: dict[str, float],
+) -> None:
+    with pytest.raises(ValueError, match="must"):
+        RetryPolicy(**fields)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError):
+        RetrySettings(**fields)
+
+
+def test_retry_settings_and_the_policy_share_their_defaults() -> None:
+    assert RetrySettings().policy() == RetryPolicy()
