@@ -61,11 +61,18 @@ class Texts:
 
     def money(self, amount: Decimal, currency_code: str) -> str:
         """`amount` formatted for the locale (CNY is `¥` in zh-CN and `CN¥` in en)."""
-        return str(format_currency(amount, currency_code, locale=self.language.locale))
+        return _money(amount, currency_code, self.language)
 
     def list(self, items: list[str]) -> str:
         """Items joined as the language joins a list."""
         return self.text("list.separator", default=", ").join(items)
+
+
+@functools.lru_cache(maxsize=8192)
+def _money(amount: Decimal, currency_code: str, language: Language) -> str:
+    # Babel formats in tens of microseconds; a plan formats every offer's price, and the same
+    # prices come back again and again (catalogues are finite), so remember them.
+    return str(format_currency(amount, currency_code, locale=language.locale))
 
 
 @functools.cache
