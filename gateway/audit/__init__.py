@@ -1,6 +1,7 @@
-"""The audit log's hash chain: how an entry is hashed, how disclosed values are hashed, and
-how a log (or a whole store's log) is checked. The store appends entries
-(`gateway.storage.AuditStore`); `partner-gateway audit verify` checks them."""
+"""The audit log's hash chain: how an entry is hashed, how disclosed values are hashed, how a
+log (or a whole store's log) is checked, and the checkpoints that anchor its head. The store
+appends entries (`gateway.storage.AuditStore`); every replica runs an `AuditSealer` that
+chains what was written and signs checkpoints; `partner-gateway audit verify` checks them."""
 
 from gateway.audit._chain import (
     ChainReport,
@@ -10,15 +11,31 @@ from gateway.audit._chain import (
     verify,
     verify_store,
 )
+from gateway.audit._checkpoint import (
+    BadCheckpointError,
+    CheckpointClaims,
+    public_keys,
+    read_checkpoint,
+    read_checkpoint_file,
+    sign_checkpoint,
+)
+from gateway.audit._sealer import AuditSealer
 from gateway.storage import GENESIS_HASH, canonical_json, entry_hash
 
 __all__ = [
     "GENESIS_HASH",
+    "AuditSealer",
+    "BadCheckpointError",
     "ChainReport",
     "ChainVerifier",
+    "CheckpointClaims",
     "canonical_json",
     "entry_hash",
     "last_seq",
+    "public_keys",
+    "read_checkpoint",
+    "read_checkpoint_file",
+    "sign_checkpoint",
     "values_hash",
     "verify",
     "verify_store",

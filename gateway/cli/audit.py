@@ -1,21 +1,38 @@
-"""The async bodies of the audit commands: check the log's hash chain, show its newest
-entries. Both read the store directly, so they need no running gateway, and an auditor
-can run them against a copy of the database. Entries hold names and hashes of personal
-data, never the data, so printing them discloses nothing."""
+"""The async bodies of the audit commands: check the log's hash chain against its signed
+checkpoints, show its newest entries. Both read the store directly, so they need no running
+gateway, and an auditor can run them against a copy of the database (with the public key
+file, or the signing key file, to check the checkpoints' signatures). Entries hold names and
+hashes of personal data, never the data, so printing them discloses nothing."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+from joserfc.jwk import ECKey
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gateway.audit import ChainReport, last_seq, verify_store
+from gateway.audit import (
+    BadCheckpointError,
+    ChainReport,
+    last_seq,
+    public_keys,
+    read_checkpoint_file,
+    verify_store,
+)
 from gateway.cli.render import stdout_console
 from gateway.settings import GatewaySettings
-from gateway.storage import SQLITE_FILE, AuditEntry, PostgresStore, SqliteStore, open_store
+from gateway.storage import (
+    SQLITE_FILE,
+    AuditCheckpoint,
+    AuditEntry,
+    PostgresStore,
+    SqliteStore,
+    open_store,
+)
 
 
 def store_label(settings: GatewaySettings) -> str:
@@ -48,9 +65,28 @@ async def verify(settings: GatewaySettings, *, batch: int, as_json: bool, err: C
     def progress(checked: int) -> None:
         err.print(f"  {checked} entries intact so far…")
 
+    key_file = settings.audit_key_file()
+    # Read only: a missing key file is not created here (that would "verify" with a new key).
+    keys = verification_keys(key_file) if key_file.is_file() else None
+    elsewhere: list[AuditCheckpoint] = []
+    checkpoint_file = settings.audit.checkpoint_file
+    if checkpoint_file is not None and checkpoint_file.is_file():
+        try:
+            elsewhere = read_checkpoint_file(checkpoint_file)
+        except BadCheckpointError as exc:
+            err.print(escape(f"Checkpoint file unreadable: {exc}"))
+            return False
+    if keys is None and not as_json:
+        err.print(escape(f"No key file at {key_file}: checkpoint signatures are not checked."))
     store = await _open(settings)
     try:
-        report = await verify_store(store, batch, progress=None if as_json else progress)
+        report = await verify_store(
+            store,
+            batch,
+            progress=None if as_json else progress,
+            keys=keys,
+            checkpoints=elsewhere,
+        )
     finally:
         await store.aclose()
     if as_json:
@@ -60,6 +96,15 @@ async def verify(settings: GatewaySettings, *, batch: int, as_json: bool, err: C
     return report.ok
 
 
+def verification_keys(path: Path) -> dict[str, ECKey]:
+    """The public keys in `path`: the signing key file itself (a private JWK), or a public
+    JWK or JWKS (`{"keys": [...]}`) handed to an auditor."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    entries = document.get("keys", [document]) if isinstance(document, dict) else []
+    keys = [ECKey.import_key(entry) for entry in entries if entry.get("kty") == "EC"]
+    return public_keys(keys)
+
+
 def report_json(report: ChainReport) -> dict[str, Any]:
     return {
         "ok": report.ok,
@@ -67,17 +112,49 @@ def report_json(report: ChainReport) -> dict[str, Any]:
         "first_bad_seq": report.first_bad_seq,
         "problem": report.problem or None,
         "head_hash": report.head_hash,
+        "checkpoints": report.checkpoints,
+        "last_checkpoint": None
+        if report.last_checkpoint is None
+        else {
+            "seq": report.last_checkpoint.seq,
+            "at": report.last_checkpoint.at.isoformat(timespec="microseconds"),
+            "key_id": report.last_checkpoint.key_id,
+        },
+        "foreign_checkpoints": report.foreign_checkpoints,
+        "signatures_checked": report.signatures_checked,
+        "unsealed": report.unsealed,
+        "oldest_unsealed_at": None
+        if report.oldest_unsealed_at is None
+        else report.oldest_unsealed_at.isoformat(timespec="microseconds"),
     }
 
 
 def report_text(report: ChainReport) -> str:
-    if report.ok:
-        noun = "entry" if report.checked == 1 else "entries"
-        return f"audit chain intact: {report.checked} {noun} (head hash {report.head_hash})"
-    return (
-        f"audit chain BROKEN at entry {report.first_bad_seq}: {report.problem}"
-        f" ({report.checked} entries before it are intact)"
-    )
+    if not report.ok:
+        return (
+            f"audit chain BROKEN at entry {report.first_bad_seq}: {report.problem}"
+            f" ({report.checked} entries before it are intact)"
+        )
+    noun = "entry" if report.checked == 1 else "entries"
+    lines = [f"audit chain intact: {report.checked} {noun} (head hash {report.head_hash})"]
+    last = report.last_checkpoint
+    if last is None:
+        lines.append("no checkpoint to check it against yet")
+    else:
+        signed = "signed" if report.signatures_checked else "signature NOT checked"
+        lines.append(
+            f"{report.checkpoints} checkpoint(s) match; the newest ({signed}) names entry"
+            f" {last.seq} at {last.at.isoformat(timespec='seconds')}"
+        )
+    if report.foreign_checkpoints:
+        lines.append(f"{report.foreign_checkpoints} checkpoint(s) by other keys ignored")
+    if report.unsealed:
+        since = report.oldest_unsealed_at
+        when = (
+            "" if since is None else f", the oldest written {since.isoformat(timespec='seconds')}"
+        )
+        lines.append(f"{report.unsealed} record(s) written but not chained yet{when}")
+    return "\n".join(lines)
 
 
 async def list_entries(

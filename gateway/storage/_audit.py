@@ -5,6 +5,14 @@ changing, removing or re-ordering a stored entry breaks the chain (`gateway.audi
 Entries describing a state change are written in the SAME transaction as that change (the
 store methods take `audit=`), so the log never misses a change nor records one that did not
 happen. Entries hold names and hashes of personal data, never the data itself.
+
+Writing an entry and chaining it are two steps where replicas share a store: a state
+change writes its record unchained (no lock: replicas never queue behind each other), and
+`seal_audit` — run by one replica at a time, shortly after — gives the committed records
+their place (`seq`) and hashes. A single-writer store (SQLite) chains as it writes, and its
+`seal_audit` has nothing to do. Checkpoints anchor the head of the chain: a signed
+`(seq, hash)` kept apart from the entries (`gateway.audit`), so losing the newest entries
+shows.
 """
 
 from __future__ import annotations
@@ -54,6 +62,26 @@ class AuditEntry:
     hash: str
 
 
+@dataclass(frozen=True)
+class AuditCheckpoint:
+    """A signed statement that the chain's entry `seq` had hash `hash` at `at`."""
+
+    seq: int
+    hash: str
+    at: datetime
+    jws: str
+    """JWS compact serialization over `seq`, `hash` and `at` (`gateway.audit.sign_checkpoint`):
+    the columns beside it are for queries, the signature is the proof."""
+
+
+@dataclass(frozen=True)
+class AuditBacklog:
+    """Records written but not chained yet (see the module docstring)."""
+
+    unsealed: int
+    oldest_at: datetime | None = None
+
+
 class AuditStore(Protocol):
     async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         """Appends records that go with no state change (for example a refused access), in
@@ -61,8 +89,31 @@ class AuditStore(Protocol):
         ...
 
     async def audit_entries(self, after_seq: int, limit: int) -> list[AuditEntry]:
-        """Entries with seq > `after_seq`, in seq order, at most `limit`."""
+        """Chained entries with seq > `after_seq`, in seq order, at most `limit`."""
         ...
+
+    async def audit_head(self) -> AuditEntry | None:
+        """The newest chained entry (None while the chain is empty)."""
+        ...
+
+    async def seal_audit(self, limit: int = 1000) -> int:
+        """Chains up to `limit` committed records, oldest first; how many it chained (0 also
+        when another replica is sealing right now). Never waits for a lock."""
+        ...
+
+    async def audit_backlog(self) -> AuditBacklog:
+        """The records `seal_audit` has yet to chain."""
+        ...
+
+    async def save_audit_checkpoint(self, checkpoint: AuditCheckpoint) -> None:
+        """Keeps a checkpoint; one for a seq already checkpointed is ignored."""
+        ...
+
+    async def audit_checkpoints(self, after_seq: int, limit: int) -> list[AuditCheckpoint]:
+        """Checkpoints with seq > `after_seq`, in seq order, at most `limit`."""
+        ...
+
+    async def latest_audit_checkpoint(self) -> AuditCheckpoint | None: ...
 
 
 def canonical_json(value: object) -> str:

@@ -12,7 +12,13 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from gateway.storage._audit import GENESIS_HASH, AuditEntry, AuditRecord, entry_hash
+from gateway.storage._audit import (
+    GENESIS_HASH,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditRecord,
+    entry_hash,
+)
 from gateway.storage._consents import ConsentRecord
 
 Stamp = Callable[[datetime], Any]
@@ -38,9 +44,16 @@ def chained(
 ) -> list[AuditEntry]:
     """The entries that append `records` after the last stored one, `(seq, hash)` (None
     when the log is empty), all stamped `at`. The caller holds the log's write lock."""
+    return chained_stamped(last, [(at, record) for record in records])
+
+
+def chained_stamped(
+    last: tuple[int, str] | None, stamped: Sequence[tuple[datetime, AuditRecord]]
+) -> list[AuditEntry]:
+    """As `chained`, each record with the time it was written."""
     seq, prev = last if last is not None else (0, GENESIS_HASH)
     entries: list[AuditEntry] = []
-    for record in records:
+    for at, record in stamped:
         seq += 1
         digest = entry_hash(prev, seq, at, record)
         entries.append(AuditEntry(seq=seq, at=at, record=record, prev_hash=prev, hash=digest))
@@ -48,11 +61,15 @@ def chained(
     return entries
 
 
-def audit_values(entry: AuditEntry, stamp: Stamp) -> tuple[Any, ...]:
-    r = entry.record
+# The columns of a record, as `audit_log` and `audit_pending` (PostgreSQL) both keep them.
+RECORD_COLUMNS = (
+    "actor, action, subject, outcome, purpose, consent_id, recipient, fields, values_hash"
+)
+RECORD_SLOTS = 9
+
+
+def record_values(r: AuditRecord) -> tuple[Any, ...]:
     return (
-        entry.seq,
-        stamp(entry.at),
         r.actor,
         r.action,
         r.subject,
@@ -62,15 +79,12 @@ def audit_values(entry: AuditEntry, stamp: Stamp) -> tuple[Any, ...]:
         r.recipient,
         json.dumps(list(r.fields)),
         r.values_hash,
-        entry.prev_hash,
-        entry.hash,
     )
 
 
-def audit_from_row(row: Sequence[Any], read: Read) -> AuditEntry:
-    seq, at, actor, action, subject, outcome, purpose, consent_id, recipient, *rest = row
-    fields, values_hash, prev_hash, digest = rest
-    record = AuditRecord(
+def record_from_row(row: Sequence[Any]) -> AuditRecord:
+    actor, action, subject, outcome, purpose, consent_id, recipient, fields, values_hash = row
+    return AuditRecord(
         actor=actor,
         action=action,
         subject=subject,
@@ -81,6 +95,35 @@ def audit_from_row(row: Sequence[Any], read: Read) -> AuditEntry:
         fields=tuple(json.loads(fields)),
         values_hash=values_hash,
     )
+
+
+# The `audit_checkpoints` columns, in `checkpoint_values` order.
+CHECKPOINT_COLUMNS = "seq, hash, at, jws"
+
+
+def checkpoint_values(c: AuditCheckpoint, stamp: Stamp) -> tuple[Any, ...]:
+    return (c.seq, c.hash, stamp(c.at), c.jws)
+
+
+def checkpoint_from_row(row: Sequence[Any], read: Read) -> AuditCheckpoint:
+    seq, digest, at, jws = row
+    return AuditCheckpoint(seq=seq, hash=digest, at=read(at), jws=jws)
+
+
+def audit_values(entry: AuditEntry, stamp: Stamp) -> tuple[Any, ...]:
+    return (
+        entry.seq,
+        stamp(entry.at),
+        *record_values(entry.record),
+        entry.prev_hash,
+        entry.hash,
+    )
+
+
+def audit_from_row(row: Sequence[Any], read: Read) -> AuditEntry:
+    seq, at, *rest = row
+    record = record_from_row(rest[:RECORD_SLOTS])
+    prev_hash, digest = rest[RECORD_SLOTS:]
     return AuditEntry(seq=seq, at=read(at), record=record, prev_hash=prev_hash, hash=digest)
 
 

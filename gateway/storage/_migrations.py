@@ -160,6 +160,43 @@ SQLITE_MIGRATIONS: tuple[tuple[int, str], ...] = (
             BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
         """,
     ),
+    (
+        5,
+        # Saga state as columns (gateway.storage.HoldOutcome, cancel_requested), read from
+        # the text the saga used to write into `detail` for the rows made before.
+        """
+        ALTER TABLE order_components ADD COLUMN hold_outcome TEXT NOT NULL DEFAULT 'none';
+        ALTER TABLE order_components ADD COLUMN cancel_requested INTEGER NOT NULL DEFAULT 0;
+        UPDATE order_components SET hold_outcome = 'held' WHERE hold_id IS NOT NULL;
+        UPDATE order_components SET hold_outcome = 'unknown' WHERE hold_id IS NULL
+            AND ((state = 'hold_failed' AND detail LIKE 'unknown:%')
+                 OR (state = 'needs_attention' AND detail LIKE 'hold unknown:%'));
+        UPDATE order_components SET hold_outcome = 'not_sent' WHERE hold_id IS NULL
+            AND state = 'hold_failed' AND detail LIKE 'refused: the customer''s consent%';
+        UPDATE order_components SET hold_outcome = 'refused' WHERE hold_id IS NULL
+            AND state = 'hold_failed' AND hold_outcome = 'none';
+        UPDATE order_components SET cancel_requested = 1
+            WHERE detail = 'cancellation requested';
+        """,
+    ),
+    (
+        6,
+        # Checkpoints of the audit chain's head (gateway.audit), append-only like the log.
+        # SQLite chains each entry as it writes it (one writer at a time), so it needs no
+        # table of records waiting to be chained, unlike PostgreSQL.
+        """
+        CREATE TABLE audit_checkpoints (
+            seq INTEGER PRIMARY KEY,
+            hash TEXT NOT NULL,
+            at TEXT NOT NULL,
+            jws TEXT NOT NULL
+        );
+        CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+            BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+        CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+            BEGIN SELECT RAISE(ABORT, 'audit_checkpoints is append-only'); END;
+        """,
+    ),
 )
 
 POSTGRES_MIGRATIONS: tuple[tuple[int, str], ...] = (
@@ -309,6 +346,55 @@ POSTGRES_MIGRATIONS: tuple[tuple[int, str], ...] = (
         CREATE TRIGGER audit_log_append_only
             BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_log
             FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+        """,
+    ),
+    (
+        5,
+        """
+        ALTER TABLE order_components ADD COLUMN hold_outcome TEXT NOT NULL DEFAULT 'none';
+        ALTER TABLE order_components ADD COLUMN cancel_requested BOOLEAN NOT NULL DEFAULT false;
+        UPDATE order_components SET hold_outcome = 'held' WHERE hold_id IS NOT NULL;
+        UPDATE order_components SET hold_outcome = 'unknown' WHERE hold_id IS NULL
+            AND ((state = 'hold_failed' AND detail LIKE 'unknown:%')
+                 OR (state = 'needs_attention' AND detail LIKE 'hold unknown:%'));
+        UPDATE order_components SET hold_outcome = 'not_sent' WHERE hold_id IS NULL
+            AND state = 'hold_failed' AND detail LIKE 'refused: the customer''s consent%';
+        UPDATE order_components SET hold_outcome = 'refused' WHERE hold_id IS NULL
+            AND state = 'hold_failed' AND hold_outcome = 'none';
+        UPDATE order_components SET cancel_requested = true
+            WHERE detail = 'cancellation requested';
+        """,
+    ),
+    (
+        6,
+        # Audited writes insert into `audit_pending` without any lock; one replica at a time
+        # moves committed records into the chain (`audit_log`). Checkpoints of the chain's
+        # head (gateway.audit) are append-only like the log.
+        """
+        CREATE TABLE audit_pending (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            at TIMESTAMPTZ NOT NULL,
+            actor TEXT NOT NULL,
+            action TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            outcome TEXT NOT NULL,
+            purpose TEXT NOT NULL,
+            consent_id TEXT NOT NULL,
+            recipient TEXT NOT NULL,
+            fields TEXT NOT NULL,
+            values_hash TEXT NOT NULL
+        );
+        CREATE TABLE audit_checkpoints (
+            seq BIGINT PRIMARY KEY,
+            hash TEXT NOT NULL,
+            at TIMESTAMPTZ NOT NULL,
+            jws TEXT NOT NULL
+        );
+        CREATE FUNCTION audit_checkpoints_append_only() RETURNS trigger LANGUAGE plpgsql
+            AS $$ BEGIN RAISE EXCEPTION 'audit_checkpoints is append-only'; END $$;
+        CREATE TRIGGER audit_checkpoints_append_only
+            BEFORE UPDATE OR DELETE OR TRUNCATE ON audit_checkpoints
+            FOR EACH STATEMENT EXECUTE FUNCTION audit_checkpoints_append_only();
         """,
     ),
 )

@@ -57,6 +57,32 @@ class ComponentState(StrEnum):
     SKIPPED = "skipped"  # not accepted by the customer
 
 
+class HoldOutcome(StrEnum):
+    """What is known of a component's hold at its partner: what compensation must undo."""
+
+    NONE = "none"  # not asked for yet
+    HELD = "held"  # the partner holds it (`hold_id`)
+    REFUSED = "refused"  # the partner answered no: nothing exists to release
+    NOT_SENT = "not_sent"  # never left the gateway (consent, circuit open, bulkhead full)
+    UNKNOWN = "unknown"  # the answer was lost (timeout, 5xx): it may exist; ask again to know
+
+
+class StepKind(StrEnum):
+    """The partner call a saga step makes."""
+
+    HOLD = "hold"
+    CONFIRM = "confirm"
+    RESOLVE = "resolve"  # the hold asked for again, same key and body, to learn its outcome
+    RELEASE = "release"  # undoing a hold or confirmation (compensation)
+    CANCEL = "cancel"  # cancelling a confirmed component at the customer's request
+
+
+class StepPhase(StrEnum):
+    STARTED = "started"  # committed before the call
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
 @dataclass(frozen=True)
 class ComponentRecord:
     kind: str
@@ -71,8 +97,12 @@ class ComponentRecord:
     detail: str = ""  # why the component is in a failed/attention state
     disclosure: str | None = None
     """The personal data the hold will send this partner (JSON, already minimised to its
-    kind's allow-list). Kept only until the hold is answered, so a resumed saga can send it;
+    kind's allow-list). Kept only until the hold's outcome is known — a resumed saga sends
+    it, and a hold whose answer was lost is asked for again with the very same request —
     erased (None) afterwards."""
+    hold_outcome: HoldOutcome = HoldOutcome.NONE
+    cancel_requested: bool = False
+    """The customer asked to cancel this confirmed component (`CancelOrder` with confirm)."""
 
 
 @dataclass(frozen=True)
@@ -106,8 +136,8 @@ class SagaStep:
     """One partner call of a saga: written `started` before the call, then its outcome."""
 
     component_kind: str
-    step: str  # hold | confirm | release | cancel
-    phase: str  # started | succeeded | failed
+    step: StepKind
+    phase: StepPhase
     idempotency_key: str
     detail: str = ""
 

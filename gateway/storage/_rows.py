@@ -10,9 +10,12 @@ from gateway.storage._orders import (
     FINAL_STATES,
     ComponentRecord,
     ComponentState,
+    HoldOutcome,
     Lease,
     LeaseLostError,
     SagaStep,
+    StepKind,
+    StepPhase,
 )
 
 # The `order_components` columns that hold a record's fields, in `component_values` order.
@@ -28,6 +31,8 @@ COMPONENT_FIELDS = (
     "reference",
     "detail",
     "disclosure",
+    "hold_outcome",
+    "cancel_requested",
 )
 COMPONENT_COLUMNS = ", ".join(COMPONENT_FIELDS)
 
@@ -50,13 +55,15 @@ def component_values(c: ComponentRecord) -> tuple[Any, ...]:
         c.reference,
         c.detail,
         c.disclosure,
+        c.hold_outcome.value,
+        c.cancel_requested,
     )
 
 
 def component_from_row(row: Sequence[Any]) -> ComponentRecord:
     """A record from a row of `COMPONENT_FIELDS`."""
     kind, partner_id, offer_id, currency, base, tax, state, hold_id, reference, *rest = row
-    detail, disclosure = rest
+    detail, disclosure, hold_outcome, cancel_requested = rest
     return ComponentRecord(
         kind=kind,
         partner_id=partner_id,
@@ -69,16 +76,30 @@ def component_from_row(row: Sequence[Any]) -> ComponentRecord:
         reference=reference,
         detail=detail,
         disclosure=disclosure,
+        hold_outcome=HoldOutcome(hold_outcome),
+        cancel_requested=bool(cancel_requested),  # SQLite keeps 0/1
     )
 
 
 def step_values(step: SagaStep) -> tuple[str, str, str, str, str]:
-    return (step.component_kind, step.step, step.phase, step.idempotency_key, step.detail)
+    return (
+        step.component_kind,
+        step.step.value,
+        step.phase.value,
+        step.idempotency_key,
+        step.detail,
+    )
 
 
 def step_from_row(row: Sequence[Any]) -> SagaStep:
     kind, step, phase, key, detail = row
-    return SagaStep(component_kind=kind, step=step, phase=phase, idempotency_key=key, detail=detail)
+    return SagaStep(
+        component_kind=kind,
+        step=StepKind(step),
+        phase=StepPhase(phase),
+        idempotency_key=key,
+        detail=detail,
+    )
 
 
 def utc_aware(moment: datetime) -> datetime:

@@ -3,7 +3,8 @@ connection (`SqliteStore` runs each in a worker thread under its lock).
 
 Appending reads the last entry and writes the next ones inside the caller's write
 transaction: `BEGIN IMMEDIATE` holds the file's one write lock from the start, so no other
-process can append in between and fork the chain.
+process can append in between and fork the chain. Every entry is chained as it is written,
+so there is never anything to seal (`gateway.storage.AuditStore.seal_audit`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,18 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from gateway.storage._audit import AuditEntry, AuditRecord
+from gateway.storage._audit import AuditCheckpoint, AuditEntry, AuditRecord
 from gateway.storage._audit_rows import (
     AUDIT_COLUMNS,
     AUDIT_SLOTS,
+    CHECKPOINT_COLUMNS,
     CONSENT_COLUMNS,
     CONSENT_SLOTS,
     audit_from_row,
     audit_values,
     chained,
+    checkpoint_from_row,
+    checkpoint_values,
     consent_from_row,
     consent_values,
 )
@@ -54,6 +58,35 @@ def entries(db: sqlite3.Connection, after_seq: int, limit: int) -> list[AuditEnt
         (after_seq, limit),
     ).fetchall()
     return [audit_from_row(row, from_text) for row in rows]
+
+
+def head(db: sqlite3.Connection) -> AuditEntry | None:
+    row = db.execute(f"SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1").fetchone()
+    return audit_from_row(row, from_text) if row else None
+
+
+def save_checkpoint(db: sqlite3.Connection, checkpoint: AuditCheckpoint) -> None:
+    with writing(db):
+        db.execute(
+            f"INSERT INTO audit_checkpoints ({CHECKPOINT_COLUMNS}) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (seq) DO NOTHING",
+            checkpoint_values(checkpoint, to_text),
+        )
+
+
+def checkpoints(db: sqlite3.Connection, after_seq: int, limit: int) -> list[AuditCheckpoint]:
+    rows = db.execute(
+        f"SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints WHERE seq > ? ORDER BY seq LIMIT ?",
+        (after_seq, limit),
+    ).fetchall()
+    return [checkpoint_from_row(row, from_text) for row in rows]
+
+
+def latest_checkpoint(db: sqlite3.Connection) -> AuditCheckpoint | None:
+    row = db.execute(
+        f"SELECT {CHECKPOINT_COLUMNS} FROM audit_checkpoints ORDER BY seq DESC LIMIT 1"
+    ).fetchone()
+    return checkpoint_from_row(row, from_text) if row else None
 
 
 def save_consent(

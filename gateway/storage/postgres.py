@@ -1,16 +1,21 @@
 """The shared store: PostgreSQL, for several gateway replicas at once.
 
 psycopg 3 (async) through a `psycopg_pool.AsyncConnectionPool`. Every pooled connection is
-in autocommit mode, searches only the store's schema and reads times in UTC. Solutions and
-feedback live here; the order half (`OrderStore`) lives in `_postgres_orders`, the audit log
-and consents in `_postgres_audit`, all on the same pool.
-Connection trouble becomes `StorageUnavailableError` (retryable); a row that breaks a
-constraint (a repeated order id, say) becomes `ValueError`, as in the embedded store.
+in autocommit mode, searches only the store's schema, reads times in UTC and is bounded
+(`TransactionBounds`): no statement, lock wait or idle open transaction outlives its bound,
+so a replica that stalls mid-transaction (SIGSTOP, a partition) holds its row locks for
+seconds, not until TCP gives up. Solutions and feedback live here; the order half
+(`OrderStore`) lives in `_postgres_orders`, the audit log and consents in `_postgres_audit`,
+all on the same pool. Personal data of orders is sealed with the store's `DataCipher`.
+Connection trouble, and a bound overrun, become `StorageUnavailableError` (retryable); a row
+that breaks a constraint (a repeated order id, say) becomes `ValueError`, as in the embedded
+store.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
@@ -23,8 +28,11 @@ from psycopg_pool import AsyncConnectionPool
 from gateway.errors import StorageUnavailableError
 from gateway.storage import _postgres_audit as audit_log
 from gateway.storage import _postgres_orders as orders
-from gateway.storage._audit import AuditEntry, AuditRecord
+from gateway.storage._audit import AuditBacklog, AuditCheckpoint, AuditEntry, AuditRecord
+from gateway.storage._bounds import DEFAULT_BOUNDS, TransactionBounds
+from gateway.storage._cipher import DataCipher
 from gateway.storage._consents import ConsentRecord
+from gateway.storage._disclosures import opened, sealed, sealed_order
 from gateway.storage._feedback import FeedbackRecord, KpiRow
 from gateway.storage._feedback_sql import (
     FEEDBACK_COLUMNS,
@@ -48,10 +56,19 @@ from gateway.storage._orders import (
 from gateway.storage._postgres_orders import Connection
 from gateway.storage._rows import utc_aware
 
+# Trouble that a retry may get past: the connection (including the pool's timeout and
+# closing), a bound overrun (lock_timeout, statement_timeout: both OperationalError), or a
+# session the server ended for idling in a transaction (an InternalError, oddly: a replica
+# that stalled and woke up again meets it).
+_UNAVAILABLE = (psycopg.OperationalError, psycopg.errors.IdleInTransactionSessionTimeout)
+
 
 class PostgresStore:
-    def __init__(self, pool: AsyncConnectionPool[Connection]) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool[Connection], cipher: DataCipher | None = None
+    ) -> None:
         self._pool = pool
+        self._cipher = cipher
 
     @classmethod
     async def open(
@@ -62,20 +79,26 @@ class PostgresStore:
         min_size: int = 1,
         max_size: int = 10,
         timeout_s: float = 30.0,
+        cipher: DataCipher | None = None,
+        bounds: TransactionBounds = DEFAULT_BOUNDS,
     ) -> PostgresStore:
         """Connects, creates `schema` if missing and brings it to the newest migration.
 
-        `timeout_s` bounds the wait for a connection, here and on every later call."""
+        `timeout_s` bounds the wait for a connection, here and on every later call. Without
+        a `cipher` the store refuses to keep personal data."""
+        setup = sql.SQL("SET search_path TO {}; SET TimeZone TO 'UTC'; {}").format(
+            sql.Identifier(schema), bounds.statements()
+        )
 
         async def configure(conn: Connection) -> None:
-            await conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
-            await conn.execute("SET TimeZone TO 'UTC'")
+            await conn.execute(setup)
 
         pool = AsyncConnectionPool[Connection](
             dsn,
             min_size=min_size,
             max_size=max_size,
-            kwargs={"autocommit": True},
+            # The process id names the replica in pg_stat_activity, for operators.
+            kwargs={"autocommit": True, "application_name": f"partner-gateway/{os.getpid()}"},
             configure=configure,
             # A connection the server dropped (restart, failover) is replaced, not handed out.
             check=AsyncConnectionPool.check_connection,
@@ -83,7 +106,7 @@ class PostgresStore:
             name=f"gateway-store/{schema}",
             open=False,  # opening in the constructor is deprecated for async pools
         )
-        store = cls(pool)
+        store = cls(pool, cipher)
         try:
             await pool.open(wait=True, timeout=timeout_s)
             await store._migrate(schema)
@@ -97,7 +120,9 @@ class PostgresStore:
 
     async def _migrate(self, schema: str) -> None:
         async with self._pool.connection() as conn, conn.transaction():
-            # Replicas starting together queue here; the lock ends with the transaction.
+            # Replicas starting together queue here, however long a migration takes; the
+            # lock ends with the transaction.
+            await conn.execute("SET LOCAL lock_timeout = 0; SET LOCAL statement_timeout = 0")
             await conn.execute("SELECT pg_advisory_xact_lock(%s::bigint)", (_lock_key(schema),))
             cur = await conn.execute("SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,))
             if await cur.fetchone() is None:
@@ -120,7 +145,7 @@ class PostgresStore:
         try:
             async with self._pool.connection() as conn:
                 yield conn
-        except psycopg.OperationalError as exc:  # includes the pool's timeout and closed
+        except _UNAVAILABLE as exc:
             raise StorageUnavailableError(f"shared store unavailable: {exc}") from exc
         except psycopg.IntegrityError as exc:
             raise ValueError(f"refused by the shared store: {exc}") from exc
@@ -214,8 +239,10 @@ class PostgresStore:
         *,
         audit: Sequence[AuditRecord] = (),
     ) -> tuple[OrderRecord, bool]:
+        order = sealed_order(self._cipher, order)
         async with self._connection() as conn:
-            return await orders.create_order(conn, order, request, event, audit)
+            stored, created = await orders.create_order(conn, order, request, event, audit)
+        return opened(self._cipher, stored), created
 
     async def find_order_request(self, owner: str, request_id: str) -> StoredOrderRequest | None:
         async with self._connection() as conn:
@@ -223,13 +250,15 @@ class PostgresStore:
 
     async def get_order(self, order_id: str) -> OrderRecord | None:
         async with self._connection() as conn:
-            return await orders.get_order(conn, order_id)
+            found = await orders.get_order(conn, order_id)
+        return None if found is None else opened(self._cipher, found)
 
     async def list_orders(
         self, owner: str, page_size: int, after: tuple[datetime, str] | None
     ) -> list[OrderRecord]:
         async with self._connection() as conn:
-            return await orders.list_orders(conn, owner, page_size, after)
+            found = await orders.list_orders(conn, owner, page_size, after)
+        return [opened(self._cipher, order) for order in found]
 
     async def save_progress(
         self,
@@ -241,8 +270,10 @@ class PostgresStore:
         events: Sequence[NewEvent] = (),
         audit: Sequence[AuditRecord] = (),
     ) -> OrderRecord:
+        components = sealed(self._cipher, lease.order_id, components)
         async with self._connection() as conn:
-            return await orders.save_progress(conn, lease, state, components, step, events, audit)
+            saved = await orders.save_progress(conn, lease, state, components, step, events, audit)
+        return opened(self._cipher, saved)
 
     async def events(self, order_id: str, after_seq: int, limit: int) -> list[OrderEvent]:
         async with self._connection() as conn:
@@ -275,6 +306,30 @@ class PostgresStore:
     async def audit_entries(self, after_seq: int, limit: int) -> list[AuditEntry]:
         async with self._connection() as conn:
             return await audit_log.entries(conn, after_seq, limit)
+
+    async def audit_head(self) -> AuditEntry | None:
+        async with self._connection() as conn:
+            return await audit_log.head(conn)
+
+    async def seal_audit(self, limit: int = 1000) -> int:
+        async with self._connection() as conn:
+            return await audit_log.seal(conn, limit)
+
+    async def audit_backlog(self) -> AuditBacklog:
+        async with self._connection() as conn:
+            return await audit_log.backlog(conn)
+
+    async def save_audit_checkpoint(self, checkpoint: AuditCheckpoint) -> None:
+        async with self._connection() as conn:
+            await audit_log.save_checkpoint(conn, checkpoint)
+
+    async def audit_checkpoints(self, after_seq: int, limit: int) -> list[AuditCheckpoint]:
+        async with self._connection() as conn:
+            return await audit_log.checkpoints(conn, after_seq, limit)
+
+    async def latest_audit_checkpoint(self) -> AuditCheckpoint | None:
+        async with self._connection() as conn:
+            return await audit_log.latest_checkpoint(conn)
 
     async def save_consent(self, consent: ConsentRecord, audit: Sequence[AuditRecord] = ()) -> None:
         async with self._connection() as conn:

@@ -1,10 +1,12 @@
 """The embedded store: one SQLite file under the state directory.
 
 WAL so readers never wait for the writer; `busy_timeout` so a second process waits instead
-of failing; `BEGIN IMMEDIATE` so a write transaction takes the lock up front. sqlite3 blocks,
-so every call runs in a worker thread, one at a time. Solutions and feedback live here; the
-order half (`OrderStore`) lives in `_sqlite_orders`, the audit log and consents in
-`_sqlite_audit`, all on the same connection and lock.
+of failing (and a stalled one holds the others up for that long at most); `BEGIN IMMEDIATE`
+so a write transaction takes the lock up front. sqlite3 blocks, so every call runs in a
+worker thread, one at a time. Solutions and feedback live here; the order half
+(`OrderStore`) lives in `_sqlite_orders`, the audit log and consents in `_sqlite_audit`, all
+on the same connection and lock. Personal data of orders is sealed with the store's
+`DataCipher`, and `secure_delete` zeroes what a change or erasure frees in the file.
 """
 
 from __future__ import annotations
@@ -21,8 +23,10 @@ from typing import TypeVar
 from gateway.errors import StorageUnavailableError
 from gateway.storage import _sqlite_audit as audit_log
 from gateway.storage import _sqlite_orders as orders
-from gateway.storage._audit import AuditEntry, AuditRecord
+from gateway.storage._audit import AuditBacklog, AuditCheckpoint, AuditEntry, AuditRecord
+from gateway.storage._cipher import DataCipher
 from gateway.storage._consents import ConsentRecord
+from gateway.storage._disclosures import opened, sealed, sealed_order
 from gateway.storage._feedback import FeedbackRecord, KpiRow
 from gateway.storage._feedback_sql import (
     FEEDBACK_COLUMNS,
@@ -49,12 +53,16 @@ T = TypeVar("T")
 
 
 class SqliteStore:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, cipher: DataCipher | None = None) -> None:
         self._db = connection
         self._lock = asyncio.Lock()
+        self._cipher = cipher
 
     @classmethod
-    async def open(cls, path: Path) -> SqliteStore:
+    async def open(cls, path: Path, *, cipher: DataCipher | None = None) -> SqliteStore:
+        """Opens (creating) the file and brings it to the newest migration. Without a
+        `cipher` the store refuses to keep personal data."""
+
         def connect() -> sqlite3.Connection:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -63,13 +71,17 @@ class SqliteStore:
                 db.execute("PRAGMA busy_timeout=5000")
                 _enable_wal(db)
                 db.execute("PRAGMA foreign_keys=ON")
+                # Freed content is overwritten with zeros in its page rather than left in
+                # free space. Older copies of a page may linger in the WAL until SQLite
+                # reuses it, which is why personal data is only ever written sealed.
+                db.execute("PRAGMA secure_delete=ON")
                 _migrate(db)
             except BaseException:
                 db.close()
                 raise
             return db
 
-        return cls(await asyncio.to_thread(connect))
+        return cls(await asyncio.to_thread(connect), cipher)
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         async with self._lock:
@@ -170,18 +182,24 @@ class SqliteStore:
         *,
         audit: Sequence[AuditRecord] = (),
     ) -> tuple[OrderRecord, bool]:
-        return await self._run(lambda db: orders.create_order(db, order, request, event, audit))
+        order = sealed_order(self._cipher, order)
+        stored, created = await self._run(
+            lambda db: orders.create_order(db, order, request, event, audit)
+        )
+        return opened(self._cipher, stored), created
 
     async def find_order_request(self, owner: str, request_id: str) -> StoredOrderRequest | None:
         return await self._run(lambda db: orders.find_order_request(db, owner, request_id))
 
     async def get_order(self, order_id: str) -> OrderRecord | None:
-        return await self._run(lambda db: orders.get_order(db, order_id))
+        found = await self._run(lambda db: orders.get_order(db, order_id))
+        return None if found is None else opened(self._cipher, found)
 
     async def list_orders(
         self, owner: str, page_size: int, after: tuple[datetime, str] | None
     ) -> list[OrderRecord]:
-        return await self._run(lambda db: orders.list_orders(db, owner, page_size, after))
+        found = await self._run(lambda db: orders.list_orders(db, owner, page_size, after))
+        return [opened(self._cipher, order) for order in found]
 
     async def save_progress(
         self,
@@ -193,9 +211,11 @@ class SqliteStore:
         events: Sequence[NewEvent] = (),
         audit: Sequence[AuditRecord] = (),
     ) -> OrderRecord:
-        return await self._run(
-            lambda db: orders.save_progress(db, lease, state, components, step, events, audit)
+        kept = sealed(self._cipher, lease.order_id, components)
+        saved = await self._run(
+            lambda db: orders.save_progress(db, lease, state, kept, step, events, audit)
         )
+        return opened(self._cipher, saved)
 
     async def events(self, order_id: str, after_seq: int, limit: int) -> list[OrderEvent]:
         return await self._run(lambda db: orders.events(db, order_id, after_seq, limit))
@@ -220,6 +240,24 @@ class SqliteStore:
 
     async def audit_entries(self, after_seq: int, limit: int) -> list[AuditEntry]:
         return await self._run(lambda db: audit_log.entries(db, after_seq, limit))
+
+    async def audit_head(self) -> AuditEntry | None:
+        return await self._run(audit_log.head)
+
+    async def seal_audit(self, limit: int = 1000) -> int:
+        return 0  # every entry is chained as it is written
+
+    async def audit_backlog(self) -> AuditBacklog:
+        return AuditBacklog(0)
+
+    async def save_audit_checkpoint(self, checkpoint: AuditCheckpoint) -> None:
+        await self._run(lambda db: audit_log.save_checkpoint(db, checkpoint))
+
+    async def audit_checkpoints(self, after_seq: int, limit: int) -> list[AuditCheckpoint]:
+        return await self._run(lambda db: audit_log.checkpoints(db, after_seq, limit))
+
+    async def latest_audit_checkpoint(self) -> AuditCheckpoint | None:
+        return await self._run(audit_log.latest_checkpoint)
 
     async def save_consent(self, consent: ConsentRecord, audit: Sequence[AuditRecord] = ()) -> None:
         await self._run(lambda db: audit_log.save_consent(db, consent, audit))

@@ -48,7 +48,9 @@ async def test_two_replicas_recovering_at_once_run_each_saga_once(
     postgres_schema: str,
 ) -> None:
     # Orders a dead replica left behind: stored, their sagas never started.
-    store = await PostgresStore.open(postgres_dsn, schema=postgres_schema)
+    # The replicas' key ring: the orders' personal data is sealed with it.
+    cipher = gateway_settings.storage.data_cipher(gateway_settings.state_dir)
+    store = await PostgresStore.open(postgres_dsn, schema=postgres_schema, cipher=cipher)
     orders = []
     for _ in range(6):
         solution = await compose_solution(channel)

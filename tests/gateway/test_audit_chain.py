@@ -9,21 +9,38 @@ import json
 import os
 import sqlite3
 import sys
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from joserfc import jws
+from joserfc.jwk import ECKey
 
 from gateway.audit import (
     GENESIS_HASH,
+    AuditSealer,
+    BadCheckpointError,
     entry_hash,
     last_seq,
+    public_keys,
+    read_checkpoint,
+    read_checkpoint_file,
+    sign_checkpoint,
     values_hash,
     verify,
     verify_store,
 )
-from gateway.storage import AuditEntry, AuditRecord, SqliteStore
+from gateway.audit._checkpoint import CHECKPOINT_TYPE
+from gateway.auth import load_signing_key
+from gateway.storage import (
+    AuditBacklog,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditRecord,
+    SqliteStore,
+)
 
 T0 = datetime(2030, 5, 1, 9, 30, 0, 250000, tzinfo=UTC)
 
@@ -172,18 +189,39 @@ def test_a_rewrite_rehashed_to_the_end_shows_only_in_a_head_hash_kept_elsewhere(
 
 
 class ListStore:
-    """An `AuditStore` over a list, counting its reads."""
+    """An `AuditStore` over lists (entries, checkpoints), counting its reads of entries."""
 
     def __init__(self, entries: list[AuditEntry]) -> None:
         self.entries = entries
+        self.checkpoints: list[AuditCheckpoint] = []
         self.reads = 0
 
-    async def append_audit(self, records: object) -> None:
+    async def append_audit(self, records: Sequence[AuditRecord]) -> None:
         raise NotImplementedError
 
     async def audit_entries(self, after_seq: int, limit: int) -> list[AuditEntry]:
         self.reads += 1
         return [e for e in self.entries if e.seq > after_seq][:limit]
+
+    async def audit_head(self) -> AuditEntry | None:
+        return self.entries[-1] if self.entries else None
+
+    async def seal_audit(self, limit: int = 1000) -> int:
+        return 0
+
+    async def audit_backlog(self) -> AuditBacklog:
+        return AuditBacklog(0)
+
+    async def save_audit_checkpoint(self, checkpoint: AuditCheckpoint) -> None:
+        if all(c.seq != checkpoint.seq for c in self.checkpoints):
+            self.checkpoints.append(checkpoint)
+
+    async def audit_checkpoints(self, after_seq: int, limit: int) -> list[AuditCheckpoint]:
+        found = sorted((c for c in self.checkpoints if c.seq > after_seq), key=lambda c: c.seq)
+        return found[:limit]
+
+    async def latest_audit_checkpoint(self) -> AuditCheckpoint | None:
+        return max(self.checkpoints, key=lambda c: c.seq, default=None)
 
 
 async def test_verify_store_pages_through_the_log_and_reports_progress() -> None:
@@ -207,6 +245,123 @@ async def test_last_seq_finds_the_newest_entry_in_few_reads(count: int) -> None:
 
     assert await last_seq(store) == count
     assert store.reads <= 2 * (count.bit_length() + 1) + 1
+
+
+# --- checkpoints: the head, signed, kept apart ---------------------------------------------
+
+KEY = ECKey.generate_key("P-256", private=True, auto_kid=True)
+OTHER_KEY = ECKey.generate_key("P-256", private=True, auto_kid=True)
+
+
+def checkpointed(entries: list[AuditEntry], *seqs: int, key: ECKey = KEY) -> ListStore:
+    store = ListStore(entries)
+    for seq in seqs:
+        head = entries[seq - 1]
+        store.checkpoints.append(sign_checkpoint(key, seq, head.hash, T0 + timedelta(hours=seq)))
+    return store
+
+
+async def test_a_chain_matching_its_checkpoints_is_intact() -> None:
+    store = checkpointed(a_chain(10), 4, 10)
+
+    report = await verify_store(store, batch=3, keys=public_keys([KEY]))
+
+    assert (report.ok, report.checked, report.checkpoints) == (True, 10, 2)
+    assert report.last_checkpoint is not None
+    assert (report.last_checkpoint.seq, report.last_checkpoint.key_id) == (10, KEY.kid)
+    assert report.signatures_checked
+
+
+@pytest.mark.parametrize("cut", [1, 2, 5])
+async def test_losing_the_newest_entries_is_found_against_the_checkpoint(cut: int) -> None:
+    """The remaining entries form a valid chain: only the checkpoint shows the loss."""
+    store = checkpointed(a_chain(10), 5, 10)
+    del store.entries[-cut:]
+    assert verify(store.entries).ok
+
+    report = await verify_store(store, batch=4, keys=public_keys([KEY]))
+
+    assert not report.ok
+    assert report.first_bad_seq == 11 - cut
+    assert f"names entry 10, the log ends at entry {10 - cut}" in report.problem
+    assert report.checkpoints == 1  # the one of entry 5 still matched
+
+
+async def test_a_rewritten_and_rehashed_chain_differs_from_its_checkpoint() -> None:
+    forged = a_chain(6)
+    prev = forged[2].hash
+    for i in range(3, 6):  # entry 4 changed, it and every later one re-hashed
+        record = replace(forged[i].record, outcome="refused") if i == 3 else forged[i].record
+        digest = entry_hash(prev, i + 1, forged[i].at, record)
+        forged[i] = replace(forged[i], record=record, prev_hash=prev, hash=digest)
+        prev = digest
+    honest = a_chain(6)
+    store = ListStore(forged)
+    store.checkpoints.append(sign_checkpoint(KEY, 5, honest[4].hash, T0))
+
+    report = await verify_store(store, keys=public_keys([KEY]))
+
+    assert verify(forged).ok
+    assert (report.ok, report.first_bad_seq, report.checked) == (False, 5, 4)
+    assert "differs from the checkpoint" in report.problem
+
+
+async def test_checkpoints_by_other_keys_prove_nothing_and_forged_ones_fail() -> None:
+    foreign = checkpointed(a_chain(7), 7, key=OTHER_KEY)
+    del foreign.entries[-2:]  # the foreign checkpoint names an entry no longer there
+    report = await verify_store(foreign, keys=public_keys([KEY]))
+    assert (report.ok, report.foreign_checkpoints, report.checkpoints) == (True, 1, 0)
+
+    store = checkpointed(a_chain(5), 3)
+    genuine = store.checkpoints[0]
+    header, payload, _ = genuine.jws.split(".")
+    other = jws.serialize_compact(
+        {"alg": "ES256", "kid": KEY.kid, "typ": CHECKPOINT_TYPE}, b'{"x":1}', OTHER_KEY
+    )
+    store.checkpoints[0] = replace(genuine, jws=f"{header}.{payload}.{other.split('.')[2]}")
+    report = await verify_store(store, keys=public_keys([KEY]))
+    assert (report.ok, report.first_bad_seq) == (False, 3)
+    assert "signature does not verify" in report.problem
+
+    moved = replace(genuine, seq=2)  # the columns say one thing, the signature another
+    with pytest.raises(BadCheckpointError, match="columns differ"):
+        read_checkpoint(moved, public_keys([KEY]))
+
+
+async def test_without_a_key_checkpoints_are_compared_but_not_trusted_blindly() -> None:
+    store = checkpointed(a_chain(8), 8)
+    del store.entries[-1]
+
+    report = await verify_store(store)
+
+    assert not report.ok
+    assert not report.signatures_checked
+    assert "entries missing" in report.problem
+
+
+async def test_the_sealer_checkpoints_a_moved_head_once_and_into_its_file(
+    tmp_path: Path,
+) -> None:
+    store = ListStore(a_chain(3))
+    sealer = AuditSealer(store, KEY, checkpoint_file=tmp_path / "cp" / "audit.jws")
+
+    first = await sealer.checkpoint()
+    assert await sealer.checkpoint() is None  # the head has not moved
+    store.entries = a_chain(5)
+    assert await sealer.checkpoint(due_only=True) is None  # moved, but not due yet
+    second = await sealer.checkpoint()
+
+    assert first is not None
+    assert second is not None
+    assert [c.seq for c in store.checkpoints] == [3, 5]
+    assert read_checkpoint_file(tmp_path / "cp" / "audit.jws") == [first, second]
+    claims = read_checkpoint(second, public_keys([KEY]))
+    assert claims is not None
+    assert (claims.seq, claims.hash) == (5, store.entries[-1].hash)
+    report = await verify_store(
+        ListStore(store.entries[:4]), keys=public_keys([KEY]), checkpoints=[second]
+    )
+    assert "entries missing" in report.problem
 
 
 # --- the command line ----------------------------------------------------------------------
@@ -276,6 +431,33 @@ async def test_audit_verify_on_a_tampered_store(state_dir: Path, tmp_path: Path)
     assert code == 1
     report = json.loads(out)
     assert (report["ok"], report["first_bad_seq"], report["checked"]) == (False, 17, 16)
+
+
+async def test_audit_verify_finds_the_newest_entries_deleted_by_their_checkpoint(
+    state_dir: Path, tmp_path: Path
+) -> None:
+    """As a gateway leaves it: its head signed with the key file `audit verify` reads too."""
+    store = await SqliteStore.open(state_dir / "gateway.sqlite3")
+    try:
+        key = load_signing_key(state_dir / "audit-signing-key.json")
+        await AuditSealer(store, key).checkpoint()
+    finally:
+        await store.aclose()
+    code, out, err = await cli(tmp_path, "audit", "verify", "--state-dir", str(state_dir))
+    assert code == 0, err
+    assert "1 checkpoint(s) match; the newest (signed) names entry 30" in out
+
+    db = sqlite3.connect(state_dir / "gateway.sqlite3", isolation_level=None)
+    try:
+        db.execute("DROP TRIGGER audit_log_no_delete")
+        db.execute("DELETE FROM audit_log WHERE seq > 27")
+    finally:
+        db.close()
+
+    code, out, err = await cli(tmp_path, "audit", "verify", "--state-dir", str(state_dir))
+    assert code == 1, err
+    assert "audit chain BROKEN at entry 28: entries missing" in out
+    assert "names entry 30, the log ends at entry 27" in out
 
 
 async def test_audit_verify_refuses_a_store_that_is_not_there(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
 """One `store` per test on each backend: a fresh SQLite file, and a fresh PostgreSQL schema
 (`postgres_dsn` and `postgres_schema` come from tests/conftest.py). `database` is the same
-database reached past the store, as an operator (or an attacker) with access to it would."""
+database reached past the store, as an operator (or an attacker) with access to it would.
+Every store of a test seals personal data with the test's key ring (`cipher`)."""
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -14,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gateway.storage import PostgresStore, SqliteStore
+from gateway.storage import DataCipher, PostgresStore, SqliteStore
 
 Store = SqliteStore | PostgresStore
 OpenStore = Callable[[], Awaitable[Store]]
@@ -54,14 +56,21 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Database:
 
 
 @pytest.fixture
-async def open_store(database: Database) -> AsyncIterator[OpenStore]:
+def cipher() -> DataCipher:
+    return DataCipher({"test-key": secrets.token_bytes(32)}, "test-key")
+
+
+@pytest.fixture
+async def open_store(database: Database, cipher: DataCipher) -> AsyncIterator[OpenStore]:
     """Opens another store on the test's database: a second process, or a second replica."""
     opened: list[Store] = []
 
     async def connect() -> Store:
         if database.path is not None:
-            return await SqliteStore.open(database.path)
-        return await PostgresStore.open(database.dsn, schema=database.schema, max_size=4)
+            return await SqliteStore.open(database.path, cipher=cipher)
+        return await PostgresStore.open(
+            database.dsn, schema=database.schema, max_size=4, cipher=cipher
+        )
 
     async def open_one() -> Store:
         store = await connect()

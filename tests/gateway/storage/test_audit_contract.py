@@ -26,6 +26,8 @@ from gateway.storage import (
     PostgresStore,
     SagaStep,
     SqliteStore,
+    StepKind,
+    StepPhase,
 )
 from tests.gateway.storage.conftest import Database, OpenStore, Store
 from tests.gateway.storage.test_store_contract import CREATED, component, leased, order
@@ -76,6 +78,9 @@ def consent(consent_id: str = "c-1", **changes: object) -> ConsentRecord:
 
 
 async def whole_log(store: Store) -> list[AuditEntry]:
+    """The chain, once every committed record is in it (as a replica's sealer leaves it)."""
+    while await store.seal_audit() > 0:
+        pass
     return await store.audit_entries(0, 10_000)
 
 
@@ -251,7 +256,7 @@ async def test_concurrent_appenders_on_two_stores_keep_one_chain(open_store: Ope
             (b if i % 2 else a).save_progress(
                 lease,
                 state=OrderState.HOLDING,
-                step=SagaStep("car", "hold", "started", f"k{i}"),
+                step=SagaStep("car", StepKind.HOLD, StepPhase.STARTED, f"k{i}"),
                 audit=[record(f"p{i}")],
             )
             for i, lease in enumerate(leases)
@@ -317,6 +322,7 @@ async def test_tampering_past_the_guards_is_found_by_verify(
 ) -> None:
     """As someone with write access to the database would: drop the triggers, then edit."""
     await store.append_audit([disclosed(f"ord-{i}") for i in range(6)])
+    assert len(await whole_log(store)) == 6
     assert (await verify_store(store)).ok
     for statement in _DROP_GUARDS[database.backend]:
         database.execute(statement)

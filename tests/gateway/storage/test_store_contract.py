@@ -22,6 +22,8 @@ from gateway.storage import (
     SagaStep,
     SolutionStore,
     SqliteStore,
+    StepKind,
+    StepPhase,
     StoredOrderRequest,
     StoredRequest,
 )
@@ -172,7 +174,7 @@ async def test_a_repeated_order_id_or_kind_or_a_naive_time_is_refused(store: Sto
 async def test_save_progress_applies_everything_in_one_step(store: Store) -> None:
     before, lease = await leased(store)
     held = component("insurance", state=ComponentState.HELD, hold_id="H-1", base="90.00")
-    hold = SagaStep("insurance", "hold", "succeeded", "idem-1")
+    hold = SagaStep("insurance", StepKind.HOLD, StepPhase.SUCCEEDED, "idem-1")
     start = datetime.now(UTC)
 
     saved = await store.save_progress(
@@ -201,7 +203,9 @@ async def test_save_progress_applies_everything_in_one_step(store: Store) -> Non
     assert events[2].payload == {}
     assert await store.steps(before.order_id) == [hold]
 
-    confirm = SagaStep("flight", "confirm", "failed", "idem-2", detail="partner said no")
+    confirm = SagaStep(
+        "flight", StepKind.CONFIRM, StepPhase.FAILED, "idem-2", detail="partner said no"
+    )
     again = await store.save_progress(lease, step=confirm, events=[NewEvent("confirm_failed")])
     assert (again.state, again.version) == (OrderState.HOLDING, 3)
     assert await store.steps(before.order_id) == [hold, confirm]
@@ -218,7 +222,7 @@ async def test_save_progress_with_an_unknown_component_kind_applies_nothing(
             lease,
             state=OrderState.HOLDING,
             components=[component("flight", state=ComponentState.HELD), component("boat")],
-            step=SagaStep("flight", "hold", "started", "idem-1"),
+            step=SagaStep("flight", StepKind.HOLD, StepPhase.STARTED, "idem-1"),
             events=[NewEvent("component_held")],
         )
 
