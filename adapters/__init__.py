@@ -8,6 +8,7 @@ from adapters._currencies import ISO_4217_CODES, check_currency_code, is_currenc
 from adapters._errors import (
     AdapterError,
     BookingNotFound,
+    CallNotSent,
     PartnerAuthError,
     PartnerProtocolError,
     PartnerRateLimited,
@@ -45,6 +46,7 @@ __all__ = [
     "AdapterFactory",
     "BookingNotFound",
     "BookingStatus",
+    "CallNotSent",
     "Cancellation",
     "Confirmation",
     "HeldBooking",

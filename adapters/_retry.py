@@ -20,8 +20,9 @@ from adapters._model import RetryPolicy
 
 class RetryBudget:
     """A token bucket shared by all calls to one partner: every call earns `ratio` of a retry,
-    time earns `min_per_s`, every retry spends one. A partner that fails everything gets about
-    `ratio` more load from retries, not `max_attempts` times the load."""
+    time earns `min_per_s`, every retry spends one — only a retry that really follows, never
+    the last attempt's failure. A partner that fails everything gets about `ratio` more load
+    from retries, not `max_attempts` times the load."""
 
     def __init__(self, ratio: float, min_per_s: float, clock: Callable[[], float] = time.monotonic):
         self._ratio = ratio
@@ -34,6 +35,12 @@ class RetryBudget:
     def deposit(self) -> None:
         self._refill()
         self._tokens = min(self._cap, self._tokens + self._ratio)
+
+    @property
+    def tokens(self) -> float:
+        """Retries that may follow now."""
+        self._refill()
+        return self._tokens
 
     def try_spend(self) -> bool:
         self._refill()
@@ -59,7 +66,8 @@ def build_retrying(
     """A fresh retrying object for one call (shared ones would share attempt counts).
 
     Stops after `max_attempts`, or before a wait that would end past `deadline` (a
-    `time.monotonic()` instant). A partner's `Retry-After` lengthens the wait, never shortens it.
+    `time.monotonic()` instant), or when `budget` has no retry left. A partner's
+    `Retry-After` lengthens the wait, never shortens it.
     """
     backoff = wait_exponential_jitter(
         multiplier=policy.initial_backoff_s, max=policy.max_backoff_s, jitter=policy.jitter_s
@@ -73,15 +81,23 @@ def build_retrying(
             seconds = max(seconds, exc.retry_after_s)
         return seconds
 
-    def retryable(exc: BaseException) -> bool:
-        return _is_retryable(exc) and (budget is None or budget.try_spend())
-
     if budget is not None:
         budget.deposit()
     time_left = max(0.0, deadline - time.monotonic())
+    limits = stop_after_attempt(policy.max_attempts) | stop_before_delay(time_left)
+
+    def stop(state: RetryCallState) -> bool:
+        # tenacity asks `stop` only once `retry` wants another attempt, and sleeps and retries
+        # whenever it answers False: the one place where a token is spent on a retry that
+        # really follows. The attempt and time limits are asked first, so the last attempt
+        # spends nothing.
+        if limits(state):
+            return True
+        return budget is not None and not budget.try_spend()
+
     return AsyncRetrying(
-        retry=retry_if_exception(retryable),
+        retry=retry_if_exception(_is_retryable),
         wait=wait,
-        stop=stop_after_attempt(policy.max_attempts) | stop_before_delay(time_left),
+        stop=stop,
         reraise=True,
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 import grpc
 
-from gateway.access import NotOwnerError, not_found
+from gateway.access import NotOwnerError, not_found, session_sees, session_sees_order
 from gateway.auth import caller_partner_id
 from gateway.booking.notifier import OrderNotifier
 from gateway.booking.render import event_message, order_message
@@ -129,7 +129,11 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
             raise InvalidRequestError(v.items)
         body = await self._store.load_solution(request.solution_id)
         solution = solution_pb2.Solution.FromString(body) if body else None
-        if solution is None or solution.entry.partner_id != request.partner_id:
+        if (
+            solution is None
+            or solution.entry.partner_id != request.partner_id
+            or not session_sees(solution)  # a customer-session token: its own session's only
+        ):
             await not_found(
                 self._store, BOOK, "solution", request.solution_id, exists=solution is not None
             )
@@ -278,6 +282,9 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
         only that partner's components (no solution, no consent). NOT_FOUND alike for missing
         orders and orders the partner has no part in."""
         order = await self._store.get_order(order_id) if order_id else None
+        if order is not None and not await session_sees_order(self._store, order):
+            # A customer-session token sees only the orders of its own session's solutions.
+            await not_found(self._store, action, "order", order_id, exists=True)
         if order is not None and order.owner == partner_id:
             return order
         mine = tuple(c for c in order.components if c.partner_id == partner_id) if order else ()
@@ -292,9 +299,7 @@ class OrderService(order_service_pb2_grpc.OrderServiceServicer):
         if lease is None:
             raise OrderNotCancellableError(f"order {order.order_id} is busy; try again")
         try:
-            marked = [
-                ComponentRecord(**{**c.__dict__, "detail": CANCEL_REQUESTED}) for c in targets
-            ]
+            marked = [replace(c, cancel_requested=True, detail=CANCEL_REQUESTED) for c in targets]
             order = await self._store.save_progress(
                 lease,
                 state=OrderState.CANCELLING,

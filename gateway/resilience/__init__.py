@@ -2,7 +2,12 @@
 
 from gateway.resilience.breaker import BreakerPolicy, BreakerState, CircuitBreaker
 from gateway.resilience.bulkhead import Bulkhead, BulkheadFullError, BulkheadPolicy
-from gateway.resilience.guarded import CircuitOpenError, GuardedAdapter, PartnerBusyError
+from gateway.resilience.guarded import (
+    CircuitOpenError,
+    GuardedAdapter,
+    PartnerBusyError,
+    essential,
+)
 
 __all__ = [
     "BreakerPolicy",
@@ -14,4 +19,5 @@ __all__ = [
     "CircuitOpenError",
     "GuardedAdapter",
     "PartnerBusyError",
+    "essential",
 ]

@@ -1,6 +1,7 @@
 """One span and one RED sample per partner call: partner id and kind, component, operation,
 outcome. The HTTP client spans of its attempts (and the partner's server spans, through
-`traceparent`) nest under it."""
+`traceparent`) nest under it. An `AdapterError` leaving the call names its outcome itself
+(`AdapterError.outcome`); callers that turn failures into answers set `outcome` instead."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from opentelemetry import trace
 from opentelemetry.trace import Span, Status, StatusCode
 
+from adapters import AdapterError
 from gateway.telemetry._setup import Telemetry
 from gateway.telemetry.metrics import GatewayMetrics
 
@@ -46,6 +48,9 @@ class PartnerCallObserver:
             record = CallRecord(span)
             try:
                 yield record
+            except AdapterError as exc:
+                record.outcome = exc.outcome
+                raise
             except BaseException:
                 if record.outcome == "ok":
                     record.outcome = "cancelled"

@@ -7,7 +7,8 @@ import time
 from datetime import UTC, datetime
 
 from gateway.cli.journey import TripPlan, compose_request
-from gateway.runtime import partner_stats, running_gateway
+from gateway.resilience import BreakerState, GuardedAdapter
+from gateway.runtime import RunningGateway, partner_stats, running_gateway
 from gateway.settings import GatewaySettings
 from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
 from tests.e2e.test_compose import component, compose
@@ -127,3 +128,25 @@ async def test_concurrent_compositions_fetch_each_token_once(
         # concurrency a kept-alive connection can drop); the adapter counts every retry.
         quotes = await control.count(partner_id, "quote", since=started)
         assert quotes == 200 + retries[partner_id], (partner_id, quotes, retries[partner_id])
+
+
+async def test_a_partner_that_always_times_out_opens_its_breaker(
+    stub: Stub, control: SandboxControl, gateway: RunningGateway
+) -> None:
+    """Issue 11, finding 4: the fan-out's deadline cancels the call before the adapter's own
+    timeout fires; that cancellation is a failure for the breaker all the same. After the
+    breaker's verdict (five calls) the partner is skipped at once, not waited for."""
+    await control.set_knobs("car-b", latency_ms=5_000)
+    solutions = await asyncio.gather(
+        *(compose(stub, compose_request("car", PLAN), wait_s=1.0) for _ in range(5))
+    )
+    assert {outcome(component(s, "car"), "car-b") for s in solutions} == {"timeout"}
+    guarded = gateway.directory.adapters()["car-b"]
+    assert isinstance(guarded, GuardedAdapter)
+    assert guarded.breaker.state == BreakerState.OPEN
+
+    solution = await compose(stub, compose_request("car", PLAN), wait_s=1.0)
+
+    car = component(solution, "car")
+    assert outcome(car, "car-b") == "circuit_open"
+    assert car.offer.partner_id == "car-a"

@@ -16,6 +16,8 @@ from gateway.resilience import (
     CircuitBreaker,
 )
 
+pytestmark = pytest.mark.unit
+
 
 class Clock:
     def __init__(self) -> None:
