@@ -2,6 +2,10 @@
 
 An object the caller may not see answers exactly like one that does not exist (NOT_FOUND,
 same message), so ids cannot be probed; the attempt is recorded in the audit log.
+
+A customer-session token (docs/front-ends.md) narrows its partner's view to one customer
+session: the solutions that session composed (`Solution.customer_session`) and the orders
+booked from them — every other object of the same partner is NOT_FOUND to it, and audited.
 """
 
 from __future__ import annotations
@@ -11,7 +15,8 @@ from typing import NoReturn
 from gateway.auth import current_caller
 from gateway.errors import NotFoundError, PermissionDeniedError
 from gateway.privacy import refusal_record
-from gateway.storage import AuditStore
+from gateway.storage import AuditStore, OrderRecord, SolutionStore
+from partnergateway.v1 import solution_pb2
 
 # Ids come from callers: the audit log keeps a bounded prefix of whatever was sent.
 _MAX_SUBJECT = 128
@@ -24,9 +29,34 @@ class NotOwnerError(PermissionDeniedError):
 
 
 def acting_partner() -> str:
-    """The authenticated caller, or "anonymous" when the gateway does not authenticate."""
+    """The authenticated caller, or "anonymous" when the gateway does not authenticate; a
+    customer session as `partner/session`."""
     caller = current_caller()
-    return caller.partner_id if caller is not None else "anonymous"
+    if caller is None:
+        return "anonymous"
+    return f"{caller.partner_id}/{caller.session}" if caller.session else caller.partner_id
+
+
+def caller_session() -> str:
+    """The customer session of a customer-session token; "" for a partner's own token."""
+    caller = current_caller()
+    return caller.session or "" if caller is not None else ""
+
+
+def session_sees(solution: solution_pb2.Solution) -> bool:
+    """Whether the caller's session (if it is one) composed `solution`. A partner's own token
+    passes: whether the partner may see it is the caller's other check."""
+    session = caller_session()
+    return not session or solution.customer_session == session
+
+
+async def session_sees_order(store: SolutionStore, order: OrderRecord) -> bool:
+    """Whether the caller's session (if it is one) booked `order`: it composed the order's
+    solution."""
+    if not caller_session():
+        return True
+    body = await store.load_solution(order.solution_id) if order.solution_id else None
+    return body is not None and session_sees(solution_pb2.Solution.FromString(body))
 
 
 async def not_found(

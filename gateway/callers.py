@@ -3,7 +3,9 @@
 With `auth.required`, the caller is the authenticated partner (`gateway.auth`), so a partner
 cannot spend another's rate limit by naming it. Without authentication, the caller is the
 partner the request names (`entry.partner_id` for compositions, `partner_id` elsewhere).
-Per-caller policies (rate limits) ask `caller_of` only.
+Per-caller policies (rate limits) ask `caller_of` only. A customer-session token's caller is
+its partner (`client_id`; `act` names it too): a telecom's customers in browsers spend that
+telecom's rate limit, as its own systems do.
 """
 
 from __future__ import annotations

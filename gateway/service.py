@@ -13,7 +13,7 @@ from typing import Protocol
 import grpc
 
 from bundles import Recipe, recipe_for_entry
-from gateway.access import not_found
+from gateway.access import caller_session, not_found, session_sees
 from gateway.auth import caller_partner_id, current_caller
 from gateway.composition import Composer, CompositionReport, QuoteDisclosure
 from gateway.composition.held import HeldReference, retrieve_held, trip_around
@@ -114,7 +114,11 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         body = await self._store.load_solution(request.solution_id) if request.solution_id else None
         solution = solution_pb2.Solution.FromString(body) if body else None
         caller = current_caller()
-        if solution is None or (caller and solution.entry.partner_id != caller.partner_id):
+        if (
+            solution is None
+            or (caller and solution.entry.partner_id != caller.partner_id)
+            or not session_sees(solution)  # a customer-session token: its own session's only
+        ):
             await not_found(
                 self._store,
                 GET_SOLUTION,
@@ -213,7 +217,11 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         if stored.request_hash != request_hash:
             raise RequestIdReusedError(f"request_id {key[1]!r} was used before with other content")
         body = await self._store.load_solution(stored.solution_id)
-        return solution_pb2.Solution.FromString(body) if body else None
+        earlier = solution_pb2.Solution.FromString(body) if body else None
+        if earlier is not None and not session_sees(earlier):
+            # Another customer session of the same partner used this id: say no more.
+            raise RequestIdReusedError(f"request_id {key[1]!r} was used before with other content")
+        return earlier
 
     async def _compose(
         self,
@@ -289,6 +297,8 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
         ):
             if isinstance(update, solution_pb2.Solution):
                 update.consent_id = consent.consent_id if consent else ""
+                # Not in the fingerprint (computed before): who asked does not change the plan.
+                update.customer_session = caller_session()
                 keyed = (normalized.request_id, request_hash) if request_hash else None
                 earlier = await self._store.save_solution(
                     update.solution_id,
@@ -304,6 +314,10 @@ class SolutionService(solution_service_pb2_grpc.SolutionServiceServicer):
                 if earlier is not None:  # another replica answered this request id first
                     body = await self._store.load_solution(earlier.solution_id)
                     update = solution_pb2.Solution.FromString(body or b"")
+                    if not session_sees(update):
+                        raise RequestIdReusedError(
+                            f"request_id {normalized.request_id!r} was used before"
+                        )
                 else:
                     self._metrics.solutions_composed.add(
                         1, {"recipe": recipe.name, "entry.partner": entry.partner_id}

@@ -5,6 +5,7 @@ Handlers ask `caller_partner_id(request.partner_id)` for the partner they act fo
 """
 
 from gateway.auth._caller import Caller, caller_partner_id, current_caller
+from gateway.auth._http import bind, serving
 from gateway.auth._interceptor import AuthInterceptor
 from gateway.auth._issuer import IssuerClient, OAuthError, TokenIssuer, load_signing_key
 from gateway.auth._issuer_app import issuer_app
@@ -27,6 +28,7 @@ __all__ = [
     "TokenValidator",
     "TrustedIssuer",
     "auth_runtime",
+    "bind",
     "caller_partner_id",
     "current_caller",
     "is_exempt",
@@ -34,4 +36,5 @@ __all__ = [
     "load_signing_key",
     "missing_token_source",
     "scope_for",
+    "serving",
 ]

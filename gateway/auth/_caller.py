@@ -19,6 +19,10 @@ class Caller:
     scopes: frozenset[str]
     issuer: str
     token_id: str | None = None
+    session: str | None = None
+    """For a customer-session token (RFC 8693: `act` names the partner), the pseudonymous
+    customer session (`sub`): the caller then sees only that session's solutions and
+    orders. None for a partner's own token."""
 
 
 _CURRENT: ContextVar[Caller | None] = ContextVar("gateway_auth_caller", default=None)

@@ -2,10 +2,12 @@
 
 Every RPC but health and reflection needs `authorization: Bearer <access token>`. The token is
 validated (`TokenValidator`); its caller must be a registered partner and hold the RPC's scope
-(`gateway.auth._scopes`). Otherwise the call ends UNAUTHENTICATED or PERMISSION_DENIED with an
-ErrorInfo reason, and the handler never runs. Accepted, the caller is set for the handler
-(`current_caller()`). It sits after telemetry and metrics, so refusals are traced and counted,
-and it renders its own refusals, as it sits before the error translation.
+(`gateway.auth._scopes`); a customer-session token may call only the RPCs a customer makes in a
+browser (`SESSION_RPCS`), others are PERMISSION_DENIED / PARTNER_ONLY. Otherwise the call ends
+UNAUTHENTICATED or PERMISSION_DENIED with an ErrorInfo reason, and the handler never runs.
+Accepted, the caller is set for the handler (`current_caller()`). It sits after telemetry and
+metrics, so refusals are traced and counted, and it renders its own refusals, as it sits before
+the error translation.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ import grpc
 from grpc_status import rpc_status
 
 from gateway.auth._caller import Caller, set_caller
-from gateway.auth._scopes import is_exempt, scope_for
+from gateway.auth._scopes import is_exempt, scope_for, session_may_call
 from gateway.auth._validator import TokenValidator
 from gateway.errors import (
     AuthenticationError,
     GatewayError,
     PartnerUnknownError,
+    PermissionDeniedError,
     ScopeMissingError,
     TokenMissingError,
 )
@@ -34,6 +37,12 @@ from gateway.rpc_handlers import Ctx, around_each_call
 __all__ = ["AuthInterceptor"]
 
 log = logging.getLogger(__name__)
+
+
+class PartnerOnlyError(PermissionDeniedError):
+    """A customer-session token called an RPC only the partner's own systems may call."""
+
+    reason = "PARTNER_ONLY"
 
 
 def bearer_token(metadata: Any) -> str:
@@ -63,6 +72,10 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):  # type: ignore[type-arg]
         if caller.partner_id not in self._partners:
             raise PartnerUnknownError(
                 "the token's client is not a registered partner", {"client_id": caller.partner_id}
+            )
+        if caller.session is not None and not session_may_call(method):
+            raise PartnerOnlyError(
+                "a customer-session token cannot make this call", {"method": method}
             )
         scope = scope_for(method)
         if scope is None:

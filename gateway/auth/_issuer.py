@@ -33,6 +33,7 @@ from gateway.auth._validator import SUPPORTED_ALGORITHMS
 
 __all__ = [
     "CLIENT_ASSERTION_TYPE",
+    "TOKEN_EXCHANGE_GRANT",
     "IssuerClient",
     "OAuthError",
     "TokenIssuer",
@@ -42,6 +43,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CLIENT_ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+TOKEN_EXCHANGE_GRANT = "urn:ietf:params:oauth:grant-type:token-exchange"
 SIGNING_ALGORITHM = "ES256"
 # A client assertion lives at most this long, which bounds the memory of used `jti`s.
 MAX_ASSERTION_LIFETIME_S = 300
@@ -129,6 +131,7 @@ class TokenIssuer:
         ttl_s: int,
         leeway_s: int = 30,
         clock: Callable[[], float] = time.time,
+        session_ttl_s: int = 600,
     ) -> None:
         self.issuer = issuer.rstrip("/")
         self.audience = audience
@@ -140,6 +143,7 @@ class TokenIssuer:
         self._kid: str = kid
         self._clients = {c.client_id: c for c in clients}
         self._ttl_s = ttl_s
+        self.session_ttl_s = session_ttl_s
         self._leeway_s = leeway_s
         self._clock = clock
         self._used_jtis: dict[tuple[str, str], float] = {}
@@ -155,7 +159,7 @@ class TokenIssuer:
             "issuer": self.issuer,
             "token_endpoint": self.token_endpoint,
             "jwks_uri": self.jwks_uri,
-            "grant_types_supported": ["client_credentials"],
+            "grant_types_supported": ["client_credentials", TOKEN_EXCHANGE_GRANT],
             "response_types_supported": [],
             "token_endpoint_auth_methods_supported": ["client_secret_basic", "private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": sorted(SUPPORTED_ALGORITHMS),
@@ -244,19 +248,7 @@ class TokenIssuer:
         if any(resource != self.audience for resource in resources):
             raise OAuthError(400, "invalid_target", f"the only resource is {self.audience}")
         granted = " ".join(s for s in client.scopes if s in requested)
-        now = int(self._clock())
-        claims = {
-            "iss": self.issuer,
-            "aud": self.audience,
-            "sub": client.client_id,
-            "client_id": client.client_id,
-            "scope": granted,
-            "iat": now,
-            "exp": now + self._ttl_s,
-            "jti": secrets.token_urlsafe(16),
-        }
-        header = {"alg": SIGNING_ALGORITHM, "typ": "at+jwt", "kid": self._kid}
-        token = jwt.encode(header, claims, self._key, algorithms=[SIGNING_ALGORITHM])
+        token = self.sign({"sub": client.client_id, "client_id": client.client_id}, granted)
         log.info("issued an access token to %s (scope %s)", client.client_id, granted)
         return {
             "access_token": token,
@@ -264,6 +256,44 @@ class TokenIssuer:
             "expires_in": self._ttl_s,
             "scope": granted,
         }
+
+    def sign(self, subject: dict[str, Any], scope: str, ttl_s: int | None = None) -> str:
+        """An access token (RFC 9068) for `subject` (`sub`, `client_id`, maybe `act`)."""
+        now = int(self._clock())
+        claims = {
+            "iss": self.issuer,
+            "aud": self.audience,
+            **subject,
+            "scope": scope,
+            "iat": now,
+            "exp": now + (self._ttl_s if ttl_s is None else ttl_s),
+            "jti": secrets.token_urlsafe(16),
+        }
+        header = {"alg": SIGNING_ALGORITHM, "typ": "at+jwt", "kid": self._kid}
+        return jwt.encode(header, claims, self._key, algorithms=[SIGNING_ALGORITHM])
+
+    def verify_own(self, token: str) -> dict[str, Any] | None:
+        """The claims of an access token this issuer signed that is still valid for the
+        gateway, else None: the subject token of a token exchange (RFC 8693 §2.1)."""
+        parts = unverified_parts(token)
+        if parts is None:
+            return None
+        header, _ = parts
+        if header.get("typ") != "at+jwt" or header.get("alg") != SIGNING_ALGORITHM:
+            return None
+        try:
+            claims = jwt.decode(token, self._key, algorithms=[SIGNING_ALGORITHM]).claims
+            jwt.JWTClaimsRegistry(
+                now=int(self._clock()),
+                leeway=self._leeway_s,
+                exp={"essential": True},
+                iss={"essential": True, "value": self.issuer},
+            ).validate(claims)
+        except (JoseError, ValueError):
+            return None
+        aud = claims.get("aud")
+        audiences = [aud] if isinstance(aud, str) else aud if isinstance(aud, list) else []
+        return claims if self.audience in audiences else None
 
 
 def _unverified(assertion: str) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -1,6 +1,7 @@
 """The embedded token issuer over HTTP (Starlette): token endpoint, JWKS and metadata.
 
-POST /oauth/token                                client credentials (form-encoded)
+POST /oauth/token                                client credentials, and token exchange
+                                                 (RFC 8693) for customer-session tokens
 GET  /jwks.json                                  the public signing key
 GET  /.well-known/openid-configuration           metadata (also as RFC 8414's
 GET  /.well-known/oauth-authorization-server     oauth-authorization-server)
@@ -17,7 +18,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from gateway.auth._issuer import CLIENT_ASSERTION_TYPE, IssuerClient, OAuthError, TokenIssuer
+from gateway.auth._exchange import exchange
+from gateway.auth._issuer import (
+    CLIENT_ASSERTION_TYPE,
+    TOKEN_EXCHANGE_GRANT,
+    IssuerClient,
+    OAuthError,
+    TokenIssuer,
+)
 
 __all__ = ["issuer_app"]
 
@@ -25,8 +33,8 @@ __all__ = ["issuer_app"]
 _MAX_BODY_BYTES = 64 * 1024
 # A token response must never be cached (RFC 6749 §5.1).
 _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-# RFC 8707 lets `resource` repeat; no other parameter may.
-_REPEATABLE = frozenset({"resource"})
+# RFC 8707 lets `resource` repeat, RFC 8693 `audience`; no other parameter may.
+_REPEATABLE = frozenset({"resource", "audience"})
 
 
 def _error_response(error: OAuthError) -> Response:
@@ -98,10 +106,14 @@ def issuer_app(issuer: TokenIssuer) -> Starlette:
             grant_type = form.get("grant_type")
             if not grant_type:
                 raise OAuthError(400, "invalid_request", "grant_type is required")
-            if grant_type != "client_credentials":
-                raise OAuthError(400, "unsupported_grant_type", f"{grant_type} is not supported")
             resources = [value for name, value in pairs if name == "resource"]
-            body = issuer.issue(client, form.get("scope"), resources)
+            if grant_type == "client_credentials":
+                body = issuer.issue(client, form.get("scope"), resources)
+            elif grant_type == TOKEN_EXCHANGE_GRANT:
+                audiences = [value for name, value in pairs if name == "audience"]
+                body = exchange(issuer, client, form, resources, audiences)
+            else:
+                raise OAuthError(400, "unsupported_grant_type", f"{grant_type} is not supported")
         except OAuthError as error:
             return _error_response(error)
         return JSONResponse(body, headers=_NO_STORE)

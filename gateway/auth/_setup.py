@@ -97,6 +97,7 @@ async def _embedded_issuer(
             clients=issuer_clients(config),
             ttl_s=config.token_ttl_s,
             leeway_s=settings.leeway_s,
+            session_ttl_s=config.session_token_ttl_s,
         )
     except BaseException:
         sock.close()

@@ -12,7 +12,9 @@ joserfc verifies signatures and the time claims, but checks neither `typ` nor a 
 4. the signature verifies with exactly that algorithm;
 5. `exp` is present and not past, `nbf` and `iat` are not in the future (each with the leeway);
 6. `aud` names the gateway;
-7. the caller is `client_id` (else `sub`), and its scopes are `scope` (space-separated) or `scp`.
+7. the caller is `client_id` (else `sub`), and its scopes are `scope` (space-separated) or `scp`;
+8. a token with an `act` claim (RFC 8693 §4.1) is a customer-session token: `act.sub` must be
+   its client, and its `sub` — another name than the client's — is the customer session.
 """
 
 from __future__ import annotations
@@ -65,6 +67,19 @@ def _scopes(claims: Mapping[str, Any]) -> frozenset[str]:
     if isinstance(scp, list) and all(isinstance(s, str) for s in scp):
         return frozenset(scp)
     return frozenset()
+
+
+def _session(claims: Mapping[str, Any], partner_id: str) -> str | None:
+    """The customer session of a token issued by token exchange, None for any other token."""
+    if "act" not in claims:
+        return None
+    act = claims["act"]
+    if not isinstance(act, dict) or act.get("sub") != partner_id:
+        raise AuthenticationError("the token's actor (act) is not its client")
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or sub == partner_id:
+        raise AuthenticationError("a customer-session token names no customer session (sub)")
+    return sub
 
 
 class TokenValidator:
@@ -125,6 +140,7 @@ class TokenValidator:
             scopes=_scopes(claims),
             issuer=issuer.issuer,
             token_id=jti if isinstance(jti, str) else None,
+            session=_session(claims, partner_id),
         )
 
     def _check_times(self, claims: dict[str, Any]) -> None:

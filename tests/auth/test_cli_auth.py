@@ -96,9 +96,18 @@ async def test_client_commands_act_with_the_partners_token(
     )
     assert listed.returncode == 0, listed.stderr
 
-    # Which partner books must be said: the token is that partner's.
+    # Which partner books must be said: the token is that partner's. (A command line that
+    # composed the solution remembers it under its state directory: this one did not.)
+    elsewhere = {**os.environ, "PSG_STATE_DIR": str(tmp_path / "another-command-line")}
     unnamed = await run(
-        "book", solution["solution_id"], "--target", target, "--config", config, cwd=tmp_path
+        "book",
+        solution["solution_id"],
+        "--target",
+        target,
+        "--config",
+        config,
+        cwd=tmp_path,
+        env=elsewhere,
     )
     assert unnamed.returncode == 2
     assert "--partner" in unnamed.stderr

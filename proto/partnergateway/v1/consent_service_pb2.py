@@ -22,24 +22,29 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from partnergateway.v1 import consent_pb2 as partnergateway_dot_v1_dot_consent__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'partnergateway/v1/consent_service.proto\x12\x11partnergateway.v1\x1a\x1fpartnergateway/v1/consent.proto\"\'\n\x11GetConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"A\n\x12GetConsentResponse\x12+\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x1a.partnergateway.v1.Consent\",\n\x16WithdrawConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"F\n\x17WithdrawConsentResponse\x12+\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x1a.partnergateway.v1.Consent2\xd5\x01\n\x0e\x43onsentService\x12Y\n\nGetConsent\x12$.partnergateway.v1.GetConsentRequest\x1a%.partnergateway.v1.GetConsentResponse\x12h\n\x0fWithdrawConsent\x12).partnergateway.v1.WithdrawConsentRequest\x1a*.partnergateway.v1.WithdrawConsentResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'partnergateway/v1/consent_service.proto\x12\x11partnergateway.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fpartnergateway/v1/consent.proto\"\'\n\x11GetConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"A\n\x12GetConsentResponse\x12+\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x1a.partnergateway.v1.Consent\",\n\x16WithdrawConsentRequest\x12\x12\n\nconsent_id\x18\x01 \x01(\t\"F\n\x17WithdrawConsentResponse\x12+\n\x07\x63onsent\x18\x01 \x01(\x0b\x32\x1a.partnergateway.v1.Consent2\xa8\x02\n\x0e\x43onsentService\x12|\n\nGetConsent\x12$.partnergateway.v1.GetConsentRequest\x1a%.partnergateway.v1.GetConsentResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/consents/{consent_id}\x12\x97\x01\n\x0fWithdrawConsent\x12).partnergateway.v1.WithdrawConsentRequest\x1a*.partnergateway.v1.WithdrawConsentResponse\"-\x82\xd3\xe4\x93\x02\'\"\"/v1/consents/{consent_id}:withdraw:\x01*b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'partnergateway.v1.consent_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETCONSENTREQUEST']._serialized_start=95
-  _globals['_GETCONSENTREQUEST']._serialized_end=134
-  _globals['_GETCONSENTRESPONSE']._serialized_start=136
-  _globals['_GETCONSENTRESPONSE']._serialized_end=201
-  _globals['_WITHDRAWCONSENTREQUEST']._serialized_start=203
-  _globals['_WITHDRAWCONSENTREQUEST']._serialized_end=247
-  _globals['_WITHDRAWCONSENTRESPONSE']._serialized_start=249
-  _globals['_WITHDRAWCONSENTRESPONSE']._serialized_end=319
-  _globals['_CONSENTSERVICE']._serialized_start=322
-  _globals['_CONSENTSERVICE']._serialized_end=535
+  _globals['_CONSENTSERVICE'].methods_by_name['GetConsent']._loaded_options = None
+  _globals['_CONSENTSERVICE'].methods_by_name['GetConsent']._serialized_options = b'\202\323\344\223\002\033\022\031/v1/consents/{consent_id}'
+  _globals['_CONSENTSERVICE'].methods_by_name['WithdrawConsent']._loaded_options = None
+  _globals['_CONSENTSERVICE'].methods_by_name['WithdrawConsent']._serialized_options = b'\202\323\344\223\002\'\"\"/v1/consents/{consent_id}:withdraw:\001*'
+  _globals['_GETCONSENTREQUEST']._serialized_start=125
+  _globals['_GETCONSENTREQUEST']._serialized_end=164
+  _globals['_GETCONSENTRESPONSE']._serialized_start=166
+  _globals['_GETCONSENTRESPONSE']._serialized_end=231
+  _globals['_WITHDRAWCONSENTREQUEST']._serialized_start=233
+  _globals['_WITHDRAWCONSENTREQUEST']._serialized_end=277
+  _globals['_WITHDRAWCONSENTRESPONSE']._serialized_start=279
+  _globals['_WITHDRAWCONSENTRESPONSE']._serialized_end=349
+  _globals['_CONSENTSERVICE']._serialized_start=352
+  _globals['_CONSENTSERVICE']._serialized_end=648
 # @@protoc_insertion_point(module_scope)

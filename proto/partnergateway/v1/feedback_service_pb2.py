@@ -22,24 +22,29 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from partnergateway.v1 import feedback_pb2 as partnergateway_dot_v1_dot_feedback__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(partnergateway/v1/feedback_service.proto\x12\x11partnergateway.v1\x1a partnergateway/v1/feedback.proto\"\xa4\x01\n\x15SubmitFeedbackRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\npartner_id\x18\x02 \x01(\t\x12\x15\n\x0bsolution_id\x18\x03 \x01(\tH\x00\x12\x12\n\x08order_id\x18\x04 \x01(\tH\x00\x12\x12\n\x05score\x18\x05 \x01(\x05H\x01\x88\x01\x01\x12\x0f\n\x07\x63omment\x18\x06 \x01(\tB\t\n\x07subjectB\x08\n\x06_score\"G\n\x16SubmitFeedbackResponse\x12-\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Feedback\"9\n\x13GetKpiReportRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x0e\n\x06recipe\x18\x02 \x01(\t\"?\n\x14GetKpiReportResponse\x12\'\n\x04rows\x18\x01 \x03(\x0b\x32\x19.partnergateway.v1.KpiRow2\xd9\x01\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12\x65\n\x0eSubmitFeedback\x12(.partnergateway.v1.SubmitFeedbackRequest\x1a).partnergateway.v1.SubmitFeedbackResponse\x12_\n\x0cGetKpiReport\x12&.partnergateway.v1.GetKpiReportRequest\x1a\'.partnergateway.v1.GetKpiReportResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(partnergateway/v1/feedback_service.proto\x12\x11partnergateway.v1\x1a\x1cgoogle/api/annotations.proto\x1a partnergateway/v1/feedback.proto\"\xa4\x01\n\x15SubmitFeedbackRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\npartner_id\x18\x02 \x01(\t\x12\x15\n\x0bsolution_id\x18\x03 \x01(\tH\x00\x12\x12\n\x08order_id\x18\x04 \x01(\tH\x00\x12\x12\n\x05score\x18\x05 \x01(\x05H\x01\x88\x01\x01\x12\x0f\n\x07\x63omment\x18\x06 \x01(\tB\t\n\x07subjectB\x08\n\x06_score\"G\n\x16SubmitFeedbackResponse\x12-\n\x08\x66\x65\x65\x64\x62\x61\x63k\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Feedback\"9\n\x13GetKpiReportRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x0e\n\x06recipe\x18\x02 \x01(\t\"?\n\x14GetKpiReportResponse\x12\'\n\x04rows\x18\x01 \x03(\x0b\x32\x19.partnergateway.v1.KpiRow2\x84\x02\n\x0f\x46\x65\x65\x64\x62\x61\x63kService\x12~\n\x0eSubmitFeedback\x12(.partnergateway.v1.SubmitFeedbackRequest\x1a).partnergateway.v1.SubmitFeedbackResponse\"\x17\x82\xd3\xe4\x93\x02\x11\"\x0c/v1/feedback:\x01*\x12q\n\x0cGetKpiReport\x12&.partnergateway.v1.GetKpiReportRequest\x1a\'.partnergateway.v1.GetKpiReportResponse\"\x10\x82\xd3\xe4\x93\x02\n\x12\x08/v1/kpisb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'partnergateway.v1.feedback_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_SUBMITFEEDBACKREQUEST']._serialized_start=98
-  _globals['_SUBMITFEEDBACKREQUEST']._serialized_end=262
-  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_start=264
-  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_end=335
-  _globals['_GETKPIREPORTREQUEST']._serialized_start=337
-  _globals['_GETKPIREPORTREQUEST']._serialized_end=394
-  _globals['_GETKPIREPORTRESPONSE']._serialized_start=396
-  _globals['_GETKPIREPORTRESPONSE']._serialized_end=459
-  _globals['_FEEDBACKSERVICE']._serialized_start=462
-  _globals['_FEEDBACKSERVICE']._serialized_end=679
+  _globals['_FEEDBACKSERVICE'].methods_by_name['SubmitFeedback']._loaded_options = None
+  _globals['_FEEDBACKSERVICE'].methods_by_name['SubmitFeedback']._serialized_options = b'\202\323\344\223\002\021\"\014/v1/feedback:\001*'
+  _globals['_FEEDBACKSERVICE'].methods_by_name['GetKpiReport']._loaded_options = None
+  _globals['_FEEDBACKSERVICE'].methods_by_name['GetKpiReport']._serialized_options = b'\202\323\344\223\002\n\022\010/v1/kpis'
+  _globals['_SUBMITFEEDBACKREQUEST']._serialized_start=128
+  _globals['_SUBMITFEEDBACKREQUEST']._serialized_end=292
+  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_start=294
+  _globals['_SUBMITFEEDBACKRESPONSE']._serialized_end=365
+  _globals['_GETKPIREPORTREQUEST']._serialized_start=367
+  _globals['_GETKPIREPORTREQUEST']._serialized_end=424
+  _globals['_GETKPIREPORTRESPONSE']._serialized_start=426
+  _globals['_GETKPIREPORTRESPONSE']._serialized_end=489
+  _globals['_FEEDBACKSERVICE']._serialized_start=492
+  _globals['_FEEDBACKSERVICE']._serialized_end=752
 # @@protoc_insertion_point(module_scope)

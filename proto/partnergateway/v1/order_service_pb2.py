@@ -22,37 +22,48 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from partnergateway.v1 import entry_pb2 as partnergateway_dot_v1_dot_entry__pb2
 from partnergateway.v1 import order_pb2 as partnergateway_dot_v1_dot_order__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%partnergateway/v1/order_service.proto\x12\x11partnergateway.v1\x1a\x1dpartnergateway/v1/entry.proto\x1a\x1dpartnergateway/v1/order.proto\"\xb9\x01\n\x13\x42ookSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bsolution_id\x18\x02 \x01(\t\x12\x1b\n\x13\x61\x63\x63\x65pted_components\x18\x03 \x03(\t\x12\x16\n\x0e\x61\x63\x63\x65pt_partial\x18\x04 \x01(\x08\x12\x12\n\npartner_id\x18\x05 \x01(\t\x12\x30\n\ntravellers\x18\x06 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\"?\n\x14\x42ookSolutionResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.partnergateway.v1.Order\"7\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\npartner_id\x18\x02 \x01(\t\";\n\x10GetOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.partnergateway.v1.Order\"N\n\x11ListOrdersRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"W\n\x12ListOrdersResponse\x12(\n\x06orders\x18\x01 \x03(\x0b\x32\x18.partnergateway.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"x\n\x12\x43\x61ncelOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63omponent_kinds\x18\x03 \x03(\t\x12\x0f\n\x07\x63onfirm\x18\x04 \x01(\x08\x12\x12\n\npartner_id\x18\x05 \x01(\t\"s\n\x13\x43\x61ncelOrderResponse\x12\x33\n\x07refunds\x18\x01 \x03(\x0b\x32\".partnergateway.v1.ComponentRefund\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.partnergateway.v1.Order\"Q\n\x11WatchOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x12\n\npartner_id\x18\x03 \x01(\t\"B\n\x12WatchOrderResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.partnergateway.v1.OrderEvent2\xda\x03\n\x0cOrderService\x12_\n\x0c\x42ookSolution\x12&.partnergateway.v1.BookSolutionRequest\x1a\'.partnergateway.v1.BookSolutionResponse\x12S\n\x08GetOrder\x12\".partnergateway.v1.GetOrderRequest\x1a#.partnergateway.v1.GetOrderResponse\x12Y\n\nListOrders\x12$.partnergateway.v1.ListOrdersRequest\x1a%.partnergateway.v1.ListOrdersResponse\x12\\\n\x0b\x43\x61ncelOrder\x12%.partnergateway.v1.CancelOrderRequest\x1a&.partnergateway.v1.CancelOrderResponse\x12[\n\nWatchOrder\x12$.partnergateway.v1.WatchOrderRequest\x1a%.partnergateway.v1.WatchOrderResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%partnergateway/v1/order_service.proto\x12\x11partnergateway.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1dpartnergateway/v1/entry.proto\x1a\x1dpartnergateway/v1/order.proto\"\xb9\x01\n\x13\x42ookSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0bsolution_id\x18\x02 \x01(\t\x12\x1b\n\x13\x61\x63\x63\x65pted_components\x18\x03 \x03(\t\x12\x16\n\x0e\x61\x63\x63\x65pt_partial\x18\x04 \x01(\x08\x12\x12\n\npartner_id\x18\x05 \x01(\t\x12\x30\n\ntravellers\x18\x06 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\"?\n\x14\x42ookSolutionResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.partnergateway.v1.Order\"7\n\x0fGetOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x12\n\npartner_id\x18\x02 \x01(\t\";\n\x10GetOrderResponse\x12\'\n\x05order\x18\x01 \x01(\x0b\x32\x18.partnergateway.v1.Order\"N\n\x11ListOrdersRequest\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"W\n\x12ListOrdersResponse\x12(\n\x06orders\x18\x01 \x03(\x0b\x32\x18.partnergateway.v1.Order\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"x\n\x12\x43\x61ncelOrderRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08order_id\x18\x02 \x01(\t\x12\x17\n\x0f\x63omponent_kinds\x18\x03 \x03(\t\x12\x0f\n\x07\x63onfirm\x18\x04 \x01(\x08\x12\x12\n\npartner_id\x18\x05 \x01(\t\"s\n\x13\x43\x61ncelOrderResponse\x12\x33\n\x07refunds\x18\x01 \x03(\x0b\x32\".partnergateway.v1.ComponentRefund\x12\'\n\x05order\x18\x02 \x01(\x0b\x32\x18.partnergateway.v1.Order\"Q\n\x11WatchOrderRequest\x12\x10\n\x08order_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_sequence\x18\x02 \x01(\x03\x12\x12\n\npartner_id\x18\x03 \x01(\t\"B\n\x12WatchOrderResponse\x12,\n\x05\x65vent\x18\x01 \x01(\x0b\x32\x1d.partnergateway.v1.OrderEvent2\xf4\x04\n\x0cOrderService\x12v\n\x0c\x42ookSolution\x12&.partnergateway.v1.BookSolutionRequest\x1a\'.partnergateway.v1.BookSolutionResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\"\n/v1/orders:\x01*\x12r\n\x08GetOrder\x12\".partnergateway.v1.GetOrderRequest\x1a#.partnergateway.v1.GetOrderResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/orders/{order_id}\x12m\n\nListOrders\x12$.partnergateway.v1.ListOrdersRequest\x1a%.partnergateway.v1.ListOrdersResponse\"\x12\x82\xd3\xe4\x93\x02\x0c\x12\n/v1/orders\x12\x85\x01\n\x0b\x43\x61ncelOrder\x12%.partnergateway.v1.CancelOrderRequest\x1a&.partnergateway.v1.CancelOrderResponse\"\'\x82\xd3\xe4\x93\x02!\"\x1c/v1/orders/{order_id}:cancel:\x01*\x12\x80\x01\n\nWatchOrder\x12$.partnergateway.v1.WatchOrderRequest\x1a%.partnergateway.v1.WatchOrderResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/orders/{order_id}:watch0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'partnergateway.v1.order_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BOOKSOLUTIONREQUEST']._serialized_start=123
-  _globals['_BOOKSOLUTIONREQUEST']._serialized_end=308
-  _globals['_BOOKSOLUTIONRESPONSE']._serialized_start=310
-  _globals['_BOOKSOLUTIONRESPONSE']._serialized_end=373
-  _globals['_GETORDERREQUEST']._serialized_start=375
-  _globals['_GETORDERREQUEST']._serialized_end=430
-  _globals['_GETORDERRESPONSE']._serialized_start=432
-  _globals['_GETORDERRESPONSE']._serialized_end=491
-  _globals['_LISTORDERSREQUEST']._serialized_start=493
-  _globals['_LISTORDERSREQUEST']._serialized_end=571
-  _globals['_LISTORDERSRESPONSE']._serialized_start=573
-  _globals['_LISTORDERSRESPONSE']._serialized_end=660
-  _globals['_CANCELORDERREQUEST']._serialized_start=662
-  _globals['_CANCELORDERREQUEST']._serialized_end=782
-  _globals['_CANCELORDERRESPONSE']._serialized_start=784
-  _globals['_CANCELORDERRESPONSE']._serialized_end=899
-  _globals['_WATCHORDERREQUEST']._serialized_start=901
-  _globals['_WATCHORDERREQUEST']._serialized_end=982
-  _globals['_WATCHORDERRESPONSE']._serialized_start=984
-  _globals['_WATCHORDERRESPONSE']._serialized_end=1050
-  _globals['_ORDERSERVICE']._serialized_start=1053
-  _globals['_ORDERSERVICE']._serialized_end=1527
+  _globals['_ORDERSERVICE'].methods_by_name['BookSolution']._loaded_options = None
+  _globals['_ORDERSERVICE'].methods_by_name['BookSolution']._serialized_options = b'\202\323\344\223\002\017\"\n/v1/orders:\001*'
+  _globals['_ORDERSERVICE'].methods_by_name['GetOrder']._loaded_options = None
+  _globals['_ORDERSERVICE'].methods_by_name['GetOrder']._serialized_options = b'\202\323\344\223\002\027\022\025/v1/orders/{order_id}'
+  _globals['_ORDERSERVICE'].methods_by_name['ListOrders']._loaded_options = None
+  _globals['_ORDERSERVICE'].methods_by_name['ListOrders']._serialized_options = b'\202\323\344\223\002\014\022\n/v1/orders'
+  _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._loaded_options = None
+  _globals['_ORDERSERVICE'].methods_by_name['CancelOrder']._serialized_options = b'\202\323\344\223\002!\"\034/v1/orders/{order_id}:cancel:\001*'
+  _globals['_ORDERSERVICE'].methods_by_name['WatchOrder']._loaded_options = None
+  _globals['_ORDERSERVICE'].methods_by_name['WatchOrder']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/orders/{order_id}:watch'
+  _globals['_BOOKSOLUTIONREQUEST']._serialized_start=153
+  _globals['_BOOKSOLUTIONREQUEST']._serialized_end=338
+  _globals['_BOOKSOLUTIONRESPONSE']._serialized_start=340
+  _globals['_BOOKSOLUTIONRESPONSE']._serialized_end=403
+  _globals['_GETORDERREQUEST']._serialized_start=405
+  _globals['_GETORDERREQUEST']._serialized_end=460
+  _globals['_GETORDERRESPONSE']._serialized_start=462
+  _globals['_GETORDERRESPONSE']._serialized_end=521
+  _globals['_LISTORDERSREQUEST']._serialized_start=523
+  _globals['_LISTORDERSREQUEST']._serialized_end=601
+  _globals['_LISTORDERSRESPONSE']._serialized_start=603
+  _globals['_LISTORDERSRESPONSE']._serialized_end=690
+  _globals['_CANCELORDERREQUEST']._serialized_start=692
+  _globals['_CANCELORDERREQUEST']._serialized_end=812
+  _globals['_CANCELORDERRESPONSE']._serialized_start=814
+  _globals['_CANCELORDERRESPONSE']._serialized_end=929
+  _globals['_WATCHORDERREQUEST']._serialized_start=931
+  _globals['_WATCHORDERREQUEST']._serialized_end=1012
+  _globals['_WATCHORDERRESPONSE']._serialized_start=1014
+  _globals['_WATCHORDERRESPONSE']._serialized_end=1080
+  _globals['_ORDERSERVICE']._serialized_start=1083
+  _globals['_ORDERSERVICE']._serialized_end=1711
 # @@protoc_insertion_point(module_scope)

@@ -27,7 +27,7 @@ from google.type import date_pb2 as google_dot_type_dot_date__pb2
 from google.type import money_pb2 as google_dot_type_dot_money__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n partnergateway/v1/solution.proto\x12\x11partnergateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x17google/type/money.proto\"\x93\x03\n\x08Solution\x12\x13\n\x0bsolution_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x02 \x01(\t\x12\x0e\n\x06recipe\x18\x03 \x01(\t\x12.\n\x05\x65ntry\x18\x04 \x01(\x0b\x32\x1f.partnergateway.v1.EntrySummary\x12%\n\x04trip\x18\x05 \x01(\x0b\x32\x17.partnergateway.v1.Trip\x12\x30\n\ncomponents\x18\x06 \x03(\x0b\x32\x1c.partnergateway.v1.Component\x12\"\n\x06totals\x18\x07 \x03(\x0b\x32\x12.google.type.Money\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nconsent_id\x18\n \x01(\t\x12\x13\n\x0btotals_text\x18\x0b \x03(\t\x12\x15\n\rlanguage_code\x18\x0c \x01(\t\"0\n\x0c\x45ntrySummary\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\"\x8d\x02\n\x04Trip\x12\x18\n\x10home_region_code\x18\x01 \x01(\t\x12\x16\n\x0eorigin_airport\x18\x02 \x01(\t\x12\x1f\n\x17\x64\x65stination_region_code\x18\x03 \x01(\t\x12\x1b\n\x13\x64\x65stination_airport\x18\x04 \x01(\t\x12&\n\x0b\x64\x65part_date\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12&\n\x0breturn_date\x18\x06 \x01(\x0b\x32\x11.google.type.Date\x12\x0c\n\x04\x64\x61ys\x18\x07 \x01(\x05\x12\x37\n\ntravellers\x18\x08 \x03(\x0b\x32#.partnergateway.v1.TravellerProfile\"N\n\x10TravellerProfile\x12\x0b\n\x03\x61ge\x18\x01 \x01(\x05\x12\x0e\n\x06\x64river\x18\x02 \x01(\x08\x12\x1d\n\x15residence_region_code\x18\x03 \x01(\t\"\x91\x03\n\tComponent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".partnergateway.v1.ComponentStatus\x12\'\n\x05offer\x18\x03 \x01(\x0b\x32\x18.partnergateway.v1.Offer\x12.\n\x0c\x61lternatives\x18\x04 \x03(\x0b\x32\x18.partnergateway.v1.Offer\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x33\n\x08partners\x18\x06 \x03(\x0b\x32!.partnergateway.v1.PartnerOutcome\x12\r\n\x05title\x18\x07 \x01(\t\x12\x13\n\x0breason_code\x18\x08 \x01(\t\x12,\n\x04held\x18\t \x01(\x0b\x32\x1e.partnergateway.v1.HeldProduct\x12>\n\x14uncovered_travellers\x18\n \x03(\x0b\x32 .partnergateway.v1.TravellerNote\x12\x12\n\ndepends_on\x18\x0b \x03(\t\"\xe6\x01\n\x0bHeldProduct\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x14\n\x0cpartner_name\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12\x14\n\x0cproduct_code\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x42\n\nattributes\x18\x06 \x03(\x0b\x32..partnergateway.v1.HeldProduct.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"M\n\rTravellerNote\x12\x17\n\x0ftraveller_index\x18\x01 \x01(\x05\x12\x13\n\x0breason_code\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"Z\n\x0ePartnerOutcome\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\x13\n\x0boffer_count\x18\x03 \x01(\x05\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\x83\x03\n\x05Offer\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x14\n\x0cpartner_name\x18\x02 \x01(\t\x12\x10\n\x08offer_id\x18\x03 \x01(\t\x12\x14\n\x0cproduct_code\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\'\n\x05price\x18\x06 \x01(\x0b\x32\x18.partnergateway.v1.Price\x12\x0e\n\x06rating\x18\x07 \x01(\x01\x12/\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\nattributes\x18\t \x03(\x0b\x32(.partnergateway.v1.Offer.AttributesEntry\x12>\n\x14uncovered_travellers\x18\n \x03(\x0b\x32 .partnergateway.v1.TravellerNote\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x81\x01\n\x05Price\x12 \n\x04\x62\x61se\x18\x01 \x01(\x0b\x32\x12.google.type.Money\x12\x1f\n\x03tax\x18\x02 \x01(\x0b\x32\x12.google.type.Money\x12!\n\x05total\x18\x03 \x01(\x0b\x32\x12.google.type.Money\x12\x12\n\ntotal_text\x18\x04 \x01(\t*\xd5\x01\n\x0f\x43omponentStatus\x12 \n\x1c\x43OMPONENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43OMPONENT_STATUS_OK\x10\x01\x12 \n\x1c\x43OMPONENT_STATUS_UNAVAILABLE\x10\x02\x12#\n\x1f\x43OMPONENT_STATUS_NOT_APPLICABLE\x10\x03\x12%\n!COMPONENT_STATUS_CONSENT_REQUIRED\x10\x04\x12\x19\n\x15\x43OMPONENT_STATUS_HELD\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n partnergateway/v1/solution.proto\x12\x11partnergateway.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16google/type/date.proto\x1a\x17google/type/money.proto\"\xad\x03\n\x08Solution\x12\x13\n\x0bsolution_id\x18\x01 \x01(\t\x12\x13\n\x0b\x66ingerprint\x18\x02 \x01(\t\x12\x0e\n\x06recipe\x18\x03 \x01(\t\x12.\n\x05\x65ntry\x18\x04 \x01(\x0b\x32\x1f.partnergateway.v1.EntrySummary\x12%\n\x04trip\x18\x05 \x01(\x0b\x32\x17.partnergateway.v1.Trip\x12\x30\n\ncomponents\x18\x06 \x03(\x0b\x32\x1c.partnergateway.v1.Component\x12\"\n\x06totals\x18\x07 \x03(\x0b\x32\x12.google.type.Money\x12/\n\x0b\x63reate_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nconsent_id\x18\n \x01(\t\x12\x13\n\x0btotals_text\x18\x0b \x03(\t\x12\x15\n\rlanguage_code\x18\x0c \x01(\t\x12\x18\n\x10\x63ustomer_session\x18\r \x01(\t\"0\n\x0c\x45ntrySummary\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\"\x8d\x02\n\x04Trip\x12\x18\n\x10home_region_code\x18\x01 \x01(\t\x12\x16\n\x0eorigin_airport\x18\x02 \x01(\t\x12\x1f\n\x17\x64\x65stination_region_code\x18\x03 \x01(\t\x12\x1b\n\x13\x64\x65stination_airport\x18\x04 \x01(\t\x12&\n\x0b\x64\x65part_date\x18\x05 \x01(\x0b\x32\x11.google.type.Date\x12&\n\x0breturn_date\x18\x06 \x01(\x0b\x32\x11.google.type.Date\x12\x0c\n\x04\x64\x61ys\x18\x07 \x01(\x05\x12\x37\n\ntravellers\x18\x08 \x03(\x0b\x32#.partnergateway.v1.TravellerProfile\"N\n\x10TravellerProfile\x12\x0b\n\x03\x61ge\x18\x01 \x01(\x05\x12\x0e\n\x06\x64river\x18\x02 \x01(\x08\x12\x1d\n\x15residence_region_code\x18\x03 \x01(\t\"\x91\x03\n\tComponent\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x32\n\x06status\x18\x02 \x01(\x0e\x32\".partnergateway.v1.ComponentStatus\x12\'\n\x05offer\x18\x03 \x01(\x0b\x32\x18.partnergateway.v1.Offer\x12.\n\x0c\x61lternatives\x18\x04 \x03(\x0b\x32\x18.partnergateway.v1.Offer\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x33\n\x08partners\x18\x06 \x03(\x0b\x32!.partnergateway.v1.PartnerOutcome\x12\r\n\x05title\x18\x07 \x01(\t\x12\x13\n\x0breason_code\x18\x08 \x01(\t\x12,\n\x04held\x18\t \x01(\x0b\x32\x1e.partnergateway.v1.HeldProduct\x12>\n\x14uncovered_travellers\x18\n \x03(\x0b\x32 .partnergateway.v1.TravellerNote\x12\x12\n\ndepends_on\x18\x0b \x03(\t\"\xe6\x01\n\x0bHeldProduct\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x14\n\x0cpartner_name\x18\x02 \x01(\t\x12\x11\n\treference\x18\x03 \x01(\t\x12\x14\n\x0cproduct_code\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\x42\n\nattributes\x18\x06 \x03(\x0b\x32..partnergateway.v1.HeldProduct.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"M\n\rTravellerNote\x12\x17\n\x0ftraveller_index\x18\x01 \x01(\x05\x12\x13\n\x0breason_code\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"Z\n\x0ePartnerOutcome\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x0f\n\x07outcome\x18\x02 \x01(\t\x12\x13\n\x0boffer_count\x18\x03 \x01(\x05\x12\x0e\n\x06\x64\x65tail\x18\x04 \x01(\t\"\x83\x03\n\x05Offer\x12\x12\n\npartner_id\x18\x01 \x01(\t\x12\x14\n\x0cpartner_name\x18\x02 \x01(\t\x12\x10\n\x08offer_id\x18\x03 \x01(\t\x12\x14\n\x0cproduct_code\x18\x04 \x01(\t\x12\r\n\x05title\x18\x05 \x01(\t\x12\'\n\x05price\x18\x06 \x01(\x0b\x32\x18.partnergateway.v1.Price\x12\x0e\n\x06rating\x18\x07 \x01(\x01\x12/\n\x0b\x65xpire_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12<\n\nattributes\x18\t \x03(\x0b\x32(.partnergateway.v1.Offer.AttributesEntry\x12>\n\x14uncovered_travellers\x18\n \x03(\x0b\x32 .partnergateway.v1.TravellerNote\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x81\x01\n\x05Price\x12 \n\x04\x62\x61se\x18\x01 \x01(\x0b\x32\x12.google.type.Money\x12\x1f\n\x03tax\x18\x02 \x01(\x0b\x32\x12.google.type.Money\x12!\n\x05total\x18\x03 \x01(\x0b\x32\x12.google.type.Money\x12\x12\n\ntotal_text\x18\x04 \x01(\t*\xd5\x01\n\x0f\x43omponentStatus\x12 \n\x1c\x43OMPONENT_STATUS_UNSPECIFIED\x10\x00\x12\x17\n\x13\x43OMPONENT_STATUS_OK\x10\x01\x12 \n\x1c\x43OMPONENT_STATUS_UNAVAILABLE\x10\x02\x12#\n\x1f\x43OMPONENT_STATUS_NOT_APPLICABLE\x10\x03\x12%\n!COMPONENT_STATUS_CONSENT_REQUIRED\x10\x04\x12\x19\n\x15\x43OMPONENT_STATUS_HELD\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,30 +38,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_HELDPRODUCT_ATTRIBUTESENTRY']._serialized_options = b'8\001'
   _globals['_OFFER_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_OFFER_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_COMPONENTSTATUS']._serialized_start=2276
-  _globals['_COMPONENTSTATUS']._serialized_end=2489
+  _globals['_COMPONENTSTATUS']._serialized_start=2302
+  _globals['_COMPONENTSTATUS']._serialized_end=2515
   _globals['_SOLUTION']._serialized_start=138
-  _globals['_SOLUTION']._serialized_end=541
-  _globals['_ENTRYSUMMARY']._serialized_start=543
-  _globals['_ENTRYSUMMARY']._serialized_end=591
-  _globals['_TRIP']._serialized_start=594
-  _globals['_TRIP']._serialized_end=863
-  _globals['_TRAVELLERPROFILE']._serialized_start=865
-  _globals['_TRAVELLERPROFILE']._serialized_end=943
-  _globals['_COMPONENT']._serialized_start=946
-  _globals['_COMPONENT']._serialized_end=1347
-  _globals['_HELDPRODUCT']._serialized_start=1350
-  _globals['_HELDPRODUCT']._serialized_end=1580
-  _globals['_HELDPRODUCT_ATTRIBUTESENTRY']._serialized_start=1531
-  _globals['_HELDPRODUCT_ATTRIBUTESENTRY']._serialized_end=1580
-  _globals['_TRAVELLERNOTE']._serialized_start=1582
-  _globals['_TRAVELLERNOTE']._serialized_end=1659
-  _globals['_PARTNEROUTCOME']._serialized_start=1661
-  _globals['_PARTNEROUTCOME']._serialized_end=1751
-  _globals['_OFFER']._serialized_start=1754
-  _globals['_OFFER']._serialized_end=2141
-  _globals['_OFFER_ATTRIBUTESENTRY']._serialized_start=1531
-  _globals['_OFFER_ATTRIBUTESENTRY']._serialized_end=1580
-  _globals['_PRICE']._serialized_start=2144
-  _globals['_PRICE']._serialized_end=2273
+  _globals['_SOLUTION']._serialized_end=567
+  _globals['_ENTRYSUMMARY']._serialized_start=569
+  _globals['_ENTRYSUMMARY']._serialized_end=617
+  _globals['_TRIP']._serialized_start=620
+  _globals['_TRIP']._serialized_end=889
+  _globals['_TRAVELLERPROFILE']._serialized_start=891
+  _globals['_TRAVELLERPROFILE']._serialized_end=969
+  _globals['_COMPONENT']._serialized_start=972
+  _globals['_COMPONENT']._serialized_end=1373
+  _globals['_HELDPRODUCT']._serialized_start=1376
+  _globals['_HELDPRODUCT']._serialized_end=1606
+  _globals['_HELDPRODUCT_ATTRIBUTESENTRY']._serialized_start=1557
+  _globals['_HELDPRODUCT_ATTRIBUTESENTRY']._serialized_end=1606
+  _globals['_TRAVELLERNOTE']._serialized_start=1608
+  _globals['_TRAVELLERNOTE']._serialized_end=1685
+  _globals['_PARTNEROUTCOME']._serialized_start=1687
+  _globals['_PARTNEROUTCOME']._serialized_end=1777
+  _globals['_OFFER']._serialized_start=1780
+  _globals['_OFFER']._serialized_end=2167
+  _globals['_OFFER_ATTRIBUTESENTRY']._serialized_start=1557
+  _globals['_OFFER_ATTRIBUTESENTRY']._serialized_end=1606
+  _globals['_PRICE']._serialized_start=2170
+  _globals['_PRICE']._serialized_end=2299
 # @@protoc_insertion_point(module_scope)

@@ -80,6 +80,7 @@ class Solution(_message.Message):
     CONSENT_ID_FIELD_NUMBER: _builtins.int
     TOTALS_TEXT_FIELD_NUMBER: _builtins.int
     LANGUAGE_CODE_FIELD_NUMBER: _builtins.int
+    CUSTOMER_SESSION_FIELD_NUMBER: _builtins.int
     solution_id: _builtins.str
     """Opaque identifier, unique per composition."""
     fingerprint: _builtins.str
@@ -95,6 +96,11 @@ class Solution(_message.Message):
     """
     language_code: _builtins.str
     """The language of every text for people in this solution: "zh-CN" or "en"."""
+    customer_session: _builtins.str
+    """The pseudonymous customer session that composed it: the `sub` of the customer-session
+    token a browser called with (docs/front-ends.md). Empty when a partner's own system
+    composed it. A session token reads and books only its own session's solutions.
+    """
     @_builtins.property
     def entry(self) -> Global___EntrySummary:
         """Where the customer entered."""
@@ -142,10 +148,11 @@ class Solution(_message.Message):
         consent_id: _builtins.str = ...,
         totals_text: _abc.Iterable[_builtins.str] | None = ...,
         language_code: _builtins.str = ...,
+        customer_session: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "entry", b"entry", "expire_time", b"expire_time", "trip", b"trip"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["components", b"components", "consent_id", b"consent_id", "create_time", b"create_time", "entry", b"entry", "expire_time", b"expire_time", "fingerprint", b"fingerprint", "language_code", b"language_code", "recipe", b"recipe", "solution_id", b"solution_id", "totals", b"totals", "totals_text", b"totals_text", "trip", b"trip"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["components", b"components", "consent_id", b"consent_id", "create_time", b"create_time", "customer_session", b"customer_session", "entry", b"entry", "expire_time", b"expire_time", "fingerprint", b"fingerprint", "language_code", b"language_code", "recipe", b"recipe", "solution_id", b"solution_id", "totals", b"totals", "totals_text", b"totals_text", "trip", b"trip"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -22,30 +22,37 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from partnergateway.v1 import consent_pb2 as partnergateway_dot_v1_dot_consent__pb2
 from partnergateway.v1 import entry_pb2 as partnergateway_dot_v1_dot_entry__pb2
 from partnergateway.v1 import solution_pb2 as partnergateway_dot_v1_dot_solution__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(partnergateway/v1/solution_service.proto\x12\x11partnergateway.v1\x1a\x1fpartnergateway/v1/consent.proto\x1a\x1dpartnergateway/v1/entry.proto\x1a partnergateway/v1/solution.proto\"\x90\x02\n\x16\x43omposeSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1d.partnergateway.v1.EntryEvent\x12\x30\n\ntravellers\x18\x03 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\x12\x15\n\rlanguage_code\x18\x04 \x01(\t\x12+\n\x07\x63onsent\x18\x05 \x01(\x0b\x32\x1a.partnergateway.v1.Consent\x12>\n\rheld_products\x18\x06 \x03(\x0b\x32\'.partnergateway.v1.HeldProductReference\"H\n\x17\x43omposeSolutionResponse\x12-\n\x08solution\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Solution\"\x8f\x02\n\x15StreamSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1d.partnergateway.v1.EntryEvent\x12\x30\n\ntravellers\x18\x03 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\x12\x15\n\rlanguage_code\x18\x04 \x01(\t\x12+\n\x07\x63onsent\x18\x05 \x01(\x0b\x32\x1a.partnergateway.v1.Consent\x12>\n\rheld_products\x18\x06 \x03(\x0b\x32\'.partnergateway.v1.HeldProductReference\"\x86\x01\n\x16StreamSolutionResponse\x12\x31\n\tcomponent\x18\x01 \x01(\x0b\x32\x1c.partnergateway.v1.ComponentH\x00\x12/\n\x08solution\x18\x02 \x01(\x0b\x32\x1b.partnergateway.v1.SolutionH\x00\x42\x08\n\x06update\")\n\x12GetSolutionRequest\x12\x13\n\x0bsolution_id\x18\x01 \x01(\t\"D\n\x13GetSolutionResponse\x12-\n\x08solution\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Solution2\xc2\x02\n\x0fSolutionService\x12h\n\x0f\x43omposeSolution\x12).partnergateway.v1.ComposeSolutionRequest\x1a*.partnergateway.v1.ComposeSolutionResponse\x12g\n\x0eStreamSolution\x12(.partnergateway.v1.StreamSolutionRequest\x1a).partnergateway.v1.StreamSolutionResponse0\x01\x12\\\n\x0bGetSolution\x12%.partnergateway.v1.GetSolutionRequest\x1a&.partnergateway.v1.GetSolutionResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n(partnergateway/v1/solution_service.proto\x12\x11partnergateway.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fpartnergateway/v1/consent.proto\x1a\x1dpartnergateway/v1/entry.proto\x1a partnergateway/v1/solution.proto\"\x90\x02\n\x16\x43omposeSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1d.partnergateway.v1.EntryEvent\x12\x30\n\ntravellers\x18\x03 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\x12\x15\n\rlanguage_code\x18\x04 \x01(\t\x12+\n\x07\x63onsent\x18\x05 \x01(\x0b\x32\x1a.partnergateway.v1.Consent\x12>\n\rheld_products\x18\x06 \x03(\x0b\x32\'.partnergateway.v1.HeldProductReference\"H\n\x17\x43omposeSolutionResponse\x12-\n\x08solution\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Solution\"\x8f\x02\n\x15StreamSolutionRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12,\n\x05\x65ntry\x18\x02 \x01(\x0b\x32\x1d.partnergateway.v1.EntryEvent\x12\x30\n\ntravellers\x18\x03 \x03(\x0b\x32\x1c.partnergateway.v1.Traveller\x12\x15\n\rlanguage_code\x18\x04 \x01(\t\x12+\n\x07\x63onsent\x18\x05 \x01(\x0b\x32\x1a.partnergateway.v1.Consent\x12>\n\rheld_products\x18\x06 \x03(\x0b\x32\'.partnergateway.v1.HeldProductReference\"\x86\x01\n\x16StreamSolutionResponse\x12\x31\n\tcomponent\x18\x01 \x01(\x0b\x32\x1c.partnergateway.v1.ComponentH\x00\x12/\n\x08solution\x18\x02 \x01(\x0b\x32\x1b.partnergateway.v1.SolutionH\x00\x42\x08\n\x06update\")\n\x12GetSolutionRequest\x12\x13\n\x0bsolution_id\x18\x01 \x01(\t\"D\n\x13GetSolutionResponse\x12-\n\x08solution\x18\x01 \x01(\x0b\x32\x1b.partnergateway.v1.Solution2\xad\x03\n\x0fSolutionService\x12\x8a\x01\n\x0f\x43omposeSolution\x12).partnergateway.v1.ComposeSolutionRequest\x1a*.partnergateway.v1.ComposeSolutionResponse\" \x82\xd3\xe4\x93\x02\x1a\"\x15/v1/solutions:compose:\x01*\x12\x88\x01\n\x0eStreamSolution\x12(.partnergateway.v1.StreamSolutionRequest\x1a).partnergateway.v1.StreamSolutionResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\x14/v1/solutions:stream:\x01*0\x01\x12\x81\x01\n\x0bGetSolution\x12%.partnergateway.v1.GetSolutionRequest\x1a&.partnergateway.v1.GetSolutionResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/solutions/{solution_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'partnergateway.v1.solution_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMPOSESOLUTIONREQUEST']._serialized_start=162
-  _globals['_COMPOSESOLUTIONREQUEST']._serialized_end=434
-  _globals['_COMPOSESOLUTIONRESPONSE']._serialized_start=436
-  _globals['_COMPOSESOLUTIONRESPONSE']._serialized_end=508
-  _globals['_STREAMSOLUTIONREQUEST']._serialized_start=511
-  _globals['_STREAMSOLUTIONREQUEST']._serialized_end=782
-  _globals['_STREAMSOLUTIONRESPONSE']._serialized_start=785
-  _globals['_STREAMSOLUTIONRESPONSE']._serialized_end=919
-  _globals['_GETSOLUTIONREQUEST']._serialized_start=921
-  _globals['_GETSOLUTIONREQUEST']._serialized_end=962
-  _globals['_GETSOLUTIONRESPONSE']._serialized_start=964
-  _globals['_GETSOLUTIONRESPONSE']._serialized_end=1032
-  _globals['_SOLUTIONSERVICE']._serialized_start=1035
-  _globals['_SOLUTIONSERVICE']._serialized_end=1357
+  _globals['_SOLUTIONSERVICE'].methods_by_name['ComposeSolution']._loaded_options = None
+  _globals['_SOLUTIONSERVICE'].methods_by_name['ComposeSolution']._serialized_options = b'\202\323\344\223\002\032\"\025/v1/solutions:compose:\001*'
+  _globals['_SOLUTIONSERVICE'].methods_by_name['StreamSolution']._loaded_options = None
+  _globals['_SOLUTIONSERVICE'].methods_by_name['StreamSolution']._serialized_options = b'\202\323\344\223\002\031\"\024/v1/solutions:stream:\001*'
+  _globals['_SOLUTIONSERVICE'].methods_by_name['GetSolution']._loaded_options = None
+  _globals['_SOLUTIONSERVICE'].methods_by_name['GetSolution']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/solutions/{solution_id}'
+  _globals['_COMPOSESOLUTIONREQUEST']._serialized_start=192
+  _globals['_COMPOSESOLUTIONREQUEST']._serialized_end=464
+  _globals['_COMPOSESOLUTIONRESPONSE']._serialized_start=466
+  _globals['_COMPOSESOLUTIONRESPONSE']._serialized_end=538
+  _globals['_STREAMSOLUTIONREQUEST']._serialized_start=541
+  _globals['_STREAMSOLUTIONREQUEST']._serialized_end=812
+  _globals['_STREAMSOLUTIONRESPONSE']._serialized_start=815
+  _globals['_STREAMSOLUTIONRESPONSE']._serialized_end=949
+  _globals['_GETSOLUTIONREQUEST']._serialized_start=951
+  _globals['_GETSOLUTIONREQUEST']._serialized_end=992
+  _globals['_GETSOLUTIONRESPONSE']._serialized_start=994
+  _globals['_GETSOLUTIONRESPONSE']._serialized_end=1062
+  _globals['_SOLUTIONSERVICE']._serialized_start=1065
+  _globals['_SOLUTIONSERVICE']._serialized_end=1494
 # @@protoc_insertion_point(module_scope)
