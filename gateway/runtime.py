@@ -17,7 +17,8 @@ from grpc_health.v1._async import HealthServicer
 
 from adapters import PartnerAdapter
 from bundles import load_recipes
-from gateway.auth import auth_runtime
+from gateway.audit import AuditSealer
+from gateway.auth import auth_runtime, load_signing_key
 from gateway.booking import (
     BookingStore,
     OrderNotifier,
@@ -141,7 +142,18 @@ async def running_gateway(
         guard=guard_factory(settings.resilience),
     )
     store = await open_store(
-        settings.state_dir, settings.storage.dsn, schema=settings.storage.pg_schema
+        settings.state_dir,
+        settings.storage.dsn,
+        schema=settings.storage.pg_schema,
+        cipher=settings.storage.data_cipher(settings.state_dir),
+        bounds=settings.storage.transaction_bounds(),
+    )
+    sealer = AuditSealer(
+        store,
+        load_signing_key(settings.audit_key_file()),
+        seal_interval_s=settings.audit.seal_interval_s,
+        checkpoint_interval_s=settings.audit.checkpoint_interval_s,
+        checkpoint_file=settings.audit.checkpoint_file,
     )
     booking = settings.booking
     notifier = OrderNotifier()
@@ -160,6 +172,7 @@ async def running_gateway(
     orders = OrderService(store, runner, notifier, directory.kinds)
     recovery: asyncio.Task[None] | None = None
     auth_stack = contextlib.AsyncExitStack()
+    sealing = asyncio.create_task(sealer.run())
     try:
         # The token issuer (if enabled) serves before the gateway and stops after it.
         auth = await auth_stack.enter_async_context(
@@ -200,6 +213,15 @@ async def running_gateway(
         await auth_stack.aclose()
         await orders.aclose()
         await directory.aclose()
+        sealing.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sealing
+        # What this replica wrote is chained and its head signed before it goes (if that
+        # fails, the next replica's sealer does it).
+        try:
+            await sealer.flush()
+        except Exception as exc:  # closing must go on
+            log.warning("audit: final sealing failed: %s", exc)
         await store.aclose()
 
 

@@ -13,6 +13,7 @@ from pydantic import (
     BaseModel,
     Field,
     FilePath,
+    SecretStr,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -26,6 +27,13 @@ from pydantic_settings import (
 
 from adapters import PartnerConfig, RetryPolicy
 from gateway.ssrf import check_partner_url
+from gateway.storage import (
+    DATA_KEY_FILE,
+    DataCipher,
+    TransactionBounds,
+    cipher_from_document,
+    load_data_cipher,
+)
 
 _RETRY = RetryPolicy()  # the one source of the retry defaults
 
@@ -153,6 +161,47 @@ class StorageSettings(BaseModel):
     """PostgreSQL DSN (`postgresql://host:5432/db`); unset = SQLite under `state_dir`."""
     pg_schema: str = Field("public", pattern=r"^[a-z_][a-z0-9_]{0,62}$")
     """PostgreSQL schema for the gateway's tables."""
+    # PostgreSQL: what one stalled replica can cost the others (docs/security.md).
+    statement_timeout_s: float = Field(10.0, gt=0)
+    """A statement running longer is cancelled."""
+    lock_timeout_s: float = Field(2.0, gt=0)
+    """A statement waiting longer for a lock gives up (retried later)."""
+    idle_in_transaction_timeout_s: float = Field(5.0, gt=0)
+    """A session idle this long inside a transaction is ended and its locks released."""
+    # Personal data at rest (docs/privacy.md, "Personal data at rest").
+    data_key_file: Path | None = None
+    """The key ring sealing personal data in the store (AES-256-GCM): JSON `{"active": id,
+    "keys": {id: base64 key}}`. Unset (and no `data_keys`): `<state_dir>/data-keys.json`,
+    created with one fresh key when missing. Replicas sharing a store share the ring."""
+    data_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    """The key ring given inline instead (id → base64 of 32 random bytes), for example from
+    a secret store as `PSG_STORAGE__DATA_KEYS='{"k2": "..."}'`; needs `data_key_id`."""
+    data_key_id: str | None = None
+    """Which of `data_keys` seals new data; the others only open older data."""
+
+    @model_validator(mode="after")
+    def _active_key_is_in_the_ring(self) -> StorageSettings:
+        if self.data_keys and self.data_key_id not in self.data_keys:
+            raise ValueError("storage.data_key_id must name one of storage.data_keys")
+        if self.data_key_id is not None and not self.data_keys:
+            raise ValueError("storage.data_key_id needs storage.data_keys")
+        return self
+
+    def transaction_bounds(self) -> TransactionBounds:
+        return TransactionBounds(
+            statement_timeout_s=self.statement_timeout_s,
+            lock_timeout_s=self.lock_timeout_s,
+            idle_in_transaction_timeout_s=self.idle_in_transaction_timeout_s,
+        )
+
+    def data_cipher(self, state_dir: Path) -> DataCipher:
+        """The key ring: inline, else from its file (created when missing)."""
+        if self.data_keys and self.data_key_id is not None:
+            ring = {k: v.get_secret_value() for k, v in self.data_keys.items()}
+            return cipher_from_document(
+                {"active": self.data_key_id, "keys": ring}, "storage.data_keys"
+            )
+        return load_data_cipher(self.data_key_file or state_dir / DATA_KEY_FILE)
 
 
 class BookingSettings(BaseModel):
@@ -166,6 +215,24 @@ class BookingSettings(BaseModel):
     """This replica's name in leases; default: host name and process id."""
     crash_at: str | None = None
     """Test hook: SIGKILL this process at the named saga point (e.g. `after_call:hold:flight`)."""
+
+
+class AuditSettings(BaseModel):
+    """The audit log's chain and its signed checkpoints (docs/security.md, "The audit log
+    under replicas")."""
+
+    seal_interval_s: float = Field(0.5, gt=0)
+    """How often records written by replicas are chained (PostgreSQL)."""
+    checkpoint_interval_s: float = Field(60.0, gt=0)
+    """How often the chain's head is signed into a checkpoint, when it has moved (and once
+    more when the gateway stops)."""
+    signing_key_file: Path | None = None
+    """The P-256 private JWK that signs checkpoints; unset: the embedded issuer's
+    `signing_key_file`, else `<state_dir>/audit-signing-key.json` (created when missing).
+    `audit verify` checks signatures with the same file."""
+    checkpoint_file: Path | None = None
+    """Also append every checkpoint (one JWS a line) to this file, kept apart from the
+    database (another volume, write-once storage); `audit verify` reads it too."""
 
 
 JwtAlgorithm = Literal["ES256", "RS256"]
@@ -212,6 +279,9 @@ class TokenIssuerSettings(BaseModel):
     """Its issuer identifier as clients reach it (`iss` of its tokens); unset: `http://` +
     the bound address. Replicas behind a load balancer share one URL, the balancer's."""
     token_ttl_s: int = Field(300, ge=30, le=3600)
+    session_token_ttl_s: int = Field(600, ge=1, le=900)
+    """Lifetime of a customer-session token (RFC 8693 token exchange, docs/front-ends.md):
+    at most 15 minutes, as a browser holds it."""
     signing_key_file: Path | None = None
     """A P-256 private JWK, created when missing; unset: a new key at every start. Worker
     processes (`serve --workers`) and replicas must share one file: a token signed by one
@@ -280,6 +350,7 @@ class GatewaySettings(BaseSettings):
     retry: RetrySettings = RetrySettings()
     resilience: ResilienceSettings = ResilienceSettings()
     storage: StorageSettings = StorageSettings()
+    audit: AuditSettings = AuditSettings()
     booking: BookingSettings = BookingSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     auth: AuthSettings = AuthSettings()
@@ -295,6 +366,14 @@ class GatewaySettings(BaseSettings):
         if duplicates:
             raise ValueError(f"duplicate partner ids: {', '.join(duplicates)}")
         return partners
+
+    def audit_key_file(self) -> Path:
+        """The key file signing audit checkpoints (`audit.signing_key_file`)."""
+        return (
+            self.audit.signing_key_file
+            or self.auth.issuer.signing_key_file
+            or self.state_dir / "audit-signing-key.json"
+        )
 
     def partner_configs(self) -> list[PartnerConfig]:
         return [p.to_config(self.retry) for p in self.partners]

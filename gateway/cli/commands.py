@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import shutil
 import time
 from collections.abc import AsyncIterator
@@ -13,7 +12,6 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx2
-from google.rpc import error_details_pb2, status_pb2
 from rich.console import Console
 from rich.markup import escape
 
@@ -27,34 +25,37 @@ from gateway.cli.journey import (
     DEFAULT_ENTRY_PARTNERS,
     ENTRY_KINDS,
     HeldProduct,
+    Person,
     TripPlan,
     compose_request,
     direct_sale_quote,
+    traveller_message,
 )
+from gateway.cli.logs import quiet_start
+from gateway.cli.memory import Memory, Subject
+from gateway.cli.options import client_target
+from gateway.cli.otel_edge import edge_telemetry, exports_traces
 from gateway.cli.render import solution_json, solutions_table, stdout_console
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.cli.sandbox_partners import apply_knobs, partners_table
 from gateway.runtime import RunningGateway, running_gateway, wait_for_termination
 from gateway.settings import GatewaySettings
-from gateway.telemetry import Telemetry, instrument_partner_http, setup_telemetry, traced_call
+from gateway.telemetry import Telemetry, traced_call
+from gateway.web import demo_customer_page
 from partnergateway.v1 import feedback_pb2, order_pb2, solution_pb2, solution_service_pb2_grpc
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
 
 
-def edge_telemetry(service_name: str) -> Telemetry:
-    """Telemetry as the process's OTEL_* variables ask (read here, at the edge, once)."""
-    telemetry = setup_telemetry(os.environ, service_name)
-    instrument_partner_http(telemetry)
-    return telemetry
-
-
 @asynccontextmanager
 async def _gateway_with_sandbox(
-    settings: GatewaySettings, address: str | None, console: Console, telemetry: Telemetry
+    settings: GatewaySettings,
+    address: str | None,
+    telemetry: Telemetry,
+    knobs: dict[str, dict[str, Any]] | None = None,
 ) -> AsyncIterator[tuple[RunningGateway, SandboxCluster]]:
     tracer_provider = telemetry.tracer_provider if telemetry.enabled else None
     async with await start_sandbox(DEFAULT_PARTNERS, tracer_provider=tracer_provider) as cluster:
-        for pid, running in cluster.partners.items():
-            console.print(f"  sandbox partner [bold]{pid}[/bold] at {running.base_url}")
+        apply_knobs(cluster, knobs or {})
         linked = link_to_sandbox(settings, cluster)
         async with running_gateway(linked, address, telemetry=telemetry) as gateway:
             # In-process client calls (the demo's) use this gateway's issuer when it needs tokens.
@@ -63,19 +64,26 @@ async def _gateway_with_sandbox(
 
 
 async def serve(
-    settings: GatewaySettings, *, sandbox: bool, address: str | None, console: Console
+    settings: GatewaySettings,
+    *,
+    sandbox: bool,
+    address: str | None,
+    console: Console,
+    knobs: dict[str, dict[str, Any]] | None = None,
 ) -> None:
-    telemetry = edge_telemetry("partner-gateway")
+    telemetry = edge_telemetry("partner-gateway", console)
     try:
         async with contextlib.AsyncExitStack() as stack:
-            if sandbox:
-                gateway, _ = await stack.enter_async_context(
-                    _gateway_with_sandbox(settings, address, console, telemetry)
-                )
-            else:
-                gateway = await stack.enter_async_context(
-                    running_gateway(settings, address, telemetry=telemetry)
-                )
+            with quiet_start():  # the lines printed below are the account of the start
+                if sandbox:
+                    gateway, cluster = await stack.enter_async_context(
+                        _gateway_with_sandbox(settings, address, telemetry, knobs)
+                    )
+                    console.print(partners_table(cluster))
+                else:
+                    gateway = await stack.enter_async_context(
+                        running_gateway(settings, address, telemetry=telemetry)
+                    )
             if gateway.issuer_url is not None:
                 console.print(f"token issuer at {gateway.issuer_url} (POST /oauth/token)")
             console.print(f"gateway serving on port {gateway.port} (Ctrl-C or SIGTERM to stop)")
@@ -85,49 +93,10 @@ async def serve(
     console.print("gateway stopped")
 
 
-def parse_knobs(items: list[str]) -> dict[str, dict[str, Any]]:
-    """`["airline-a.latency_ms=500"]` → `{"airline-a": {"latency_ms": 500}}` (JSON values)."""
-    knobs: dict[str, dict[str, Any]] = {}
-    for item in items:
-        target, sep, raw = item.partition("=")
-        partner_id, dot, name = target.partition(".")
-        if not (sep and dot and partner_id and name):
-            raise ValueError(f"{item!r} is not PARTNER.KNOB=VALUE")
-        try:
-            value = json.loads(raw)
-        except json.JSONDecodeError:
-            value = raw
-        knobs.setdefault(partner_id, {})[name] = value
-    return knobs
-
-
-async def run_sandbox(
-    host: str, base_port: int, knobs: dict[str, dict[str, Any]], console: Console
-) -> None:
-    ports = (
-        {spec.partner_id: base_port + i for i, spec in enumerate(DEFAULT_PARTNERS)}
-        if base_port
-        else None
-    )
-    telemetry = edge_telemetry("sandbox-partners")
-    tracer_provider = telemetry.tracer_provider if telemetry.enabled else None
-    async with await start_sandbox(
-        DEFAULT_PARTNERS, host=host, ports=ports, tracer_provider=tracer_provider
-    ) as cluster:
-        for pid, patch in knobs.items():
-            if pid not in cluster.partners:
-                raise SystemExit(f"--knob: no sandbox partner {pid!r}")
-            cluster.partners[pid].state.patch_knobs(patch)
-        for pid, running in cluster.partners.items():
-            console.print(f"{pid:12} {running.spec.kind:11} {running.base_url}")
-        console.print("sandbox partners running (Ctrl-C or SIGTERM to stop)")
-        await wait_for_termination()
-
-
 async def demo(settings: GatewaySettings, *, once: bool, as_json: bool, console: Console) -> bool:
     """True when the four entries gave one and the same complete solution, and booking it
     confirmed every component with a partner reference."""
-    telemetry = edge_telemetry("partner-gateway")
+    telemetry = edge_telemetry("partner-gateway", console, short_lived=once)
     try:
         return await _demo(
             settings, once=once, as_json=as_json, console=console, telemetry=telemetry
@@ -139,6 +108,9 @@ async def demo(settings: GatewaySettings, *, once: bool, as_json: bool, console:
 async def _demo(
     settings: GatewaySettings, *, once: bool, as_json: bool, console: Console, telemetry: Telemetry
 ) -> bool:
+    # What the demo composes and books is remembered like any command's (`order ORD` then
+    # needs no --partner), in the state directory the other commands use.
+    memory = Memory.under(settings.state_dir)
     # The demo's own store, kept afterwards so `partner-gateway kpis --local` can report on it.
     state = settings.state_dir / "demo"
     shutil.rmtree(state, ignore_errors=True)
@@ -147,11 +119,17 @@ async def _demo(
     if once:
         settings = _issuer_on_any_port(settings)
     console.print("[bold]Starting sandbox partners and the gateway…[/bold]")
-    async with _gateway_with_sandbox(settings, address, console, telemetry) as (gateway, cluster):
+    async with _gateway_with_sandbox(settings, address, telemetry) as (gateway, cluster):
+        if not as_json:
+            console.print(partners_table(cluster))
         target = gateway.target
         plan = TripPlan.sample(datetime.now(UTC).date())
         held = await _buy_flight_directly(cluster, plan, console)
-        solutions = await _four_entries(target, plan, held, console, telemetry)
+        solutions = await _four_entries(
+            target, plan, held, console, telemetry, show_traces=exports_traces(short_lived=once)
+        )
+        for s in solutions:
+            remember_solution(memory, s)
         _show(solutions, as_json, console)
         identical = len({s.fingerprint for s in solutions}) == 1
         complete = all(
@@ -168,6 +146,7 @@ async def _demo(
         order = await orders.book(
             target, first.solution_id, first.entry.partner_id, None, as_json, 60.0
         )
+        memory.remember(Subject.ORDER, order.order_id, order.partner_id)
         booked = order.state == order_pb2.ORDER_STATE_CONFIRMED and all(
             c.reference for c in order.components
         )
@@ -183,25 +162,48 @@ async def _demo(
             as_json=as_json,
         )
         feedback_cli.show_kpis(await _kpis_of_every_entry(target, solutions), as_json)
-        console.print(
-            f"(later, without a gateway: partner-gateway kpis --local --state-dir {state})"
-        )
+        console.print(f"(later, without a gateway: {CLI} kpis --local --state-dir {state})")
         # Every disclosure above (quotes, holds) is in the audit log; its chain must hold.
         audit = await verify_store(gateway.store)
         console.print(
             f"[bold]Audit log:[/bold] {escape(report_text(audit))}\n"
-            f"(later: partner-gateway audit verify --state-dir {state})"
+            f"(later: {CLI} audit verify --state-dir {state})"
         )
         if not once:
+            # The client commands call where the settings make the gateway listen by default.
+            default = client_target(settings.server.address)
+            at = "" if target == default else f" --target {target}"
             console.print(
                 f"\nGateway on [bold]{target}[/bold]. Try:\n"
-                f"  partner-gateway compose --target {target} --entry flight "
-                "--destination JP --depart 2027-01-10 --return 2027-01-17\n"
+                f"  {CLI} compose{at} --entry flight --destination JP "
+                f"--depart {plan.depart} --return {plan.back}\n"
+                f"  {CLI} order {order.order_id}{at}\n"
+                f"  {CLI} watch {order.order_id}{at}\n"
                 f"  grpcurl -plaintext {target} list\n"
                 "Ctrl-C to stop."
             )
-            await wait_for_termination()
+            # The telecom's customer page, through Envoy, as a browser sees it (docs/front-ends.md).
+            async with demo_customer_page(
+                gateway,
+                link_to_sandbox(settings, cluster),
+                state / "envoy",
+                compose_request("roaming", plan, DEFAULT_ENTRY_PARTNERS["roaming"], held=held),
+                [traveller_message(p, documents=True) for p in plan.travellers],
+            ) as page:
+                if page is not None:
+                    console.print(
+                        f"Customer page (the telecom's, through Envoy at {page.envoy_url}): "
+                        f"[bold]{page.page_url}[/bold]"
+                    )
+                await wait_for_termination()
         return identical and complete and booked and audit.ok
+
+
+def remember_solution(memory: Memory, solution: solution_pb2.Solution) -> None:
+    """The entry partner composed `solution` and collected its consent: later commands about
+    either act as it."""
+    memory.remember(Subject.SOLUTION, solution.solution_id, solution.entry.partner_id)
+    memory.remember(Subject.CONSENT, solution.consent_id, solution.entry.partner_id)
 
 
 async def _kpis_of_every_entry(
@@ -228,6 +230,8 @@ def _issuer_on_any_port(settings: GatewaySettings) -> GatewaySettings:
     return settings.model_copy(update={"auth": auth})
 
 
+# How the README and the hints name the command: `make demo` installs it in .venv.
+CLI = ".venv/bin/partner-gateway"
 # The customer booked the family's flight at this airline's own counter before anything else.
 _DEMO_AIRLINE = "airline-a"
 _DEMO_LANGUAGES = {"roaming": "zh-CN"}
@@ -258,8 +262,11 @@ async def _four_entries(
     held: list[HeldProduct],
     console: Console,
     telemetry: Telemetry,
+    *,
+    show_traces: bool,
 ) -> list[solution_pb2.Solution]:
     solutions = []
+    console.print("[bold]The trip, entered at each of the four partners:[/bold]")
     async with open_channel(target) as channel:
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
         for kind in ENTRY_KINDS:
@@ -274,10 +281,12 @@ async def _four_entries(
                     metadata=metadata,
                 )
             elapsed_ms = (time.perf_counter() - started) * 1000
+            # Under 80 columns, so a terminal never breaks a line inside an id or a number.
             console.print(
-                f"  entered at {partner:10} ({kind:9}) → "
-                f"{response.solution.solution_id}  {elapsed_ms:6.1f} ms  trace {trace_id}"
+                f"  {partner:10} {kind:9} {response.solution.solution_id} {elapsed_ms:5.0f} ms"
             )
+            if show_traces:  # a trace id is worth showing only when it is exported
+                console.print(f"  {'':20} trace {trace_id}")
             solutions.append(response.solution)
     return solutions
 
@@ -322,21 +331,19 @@ def _show(solutions: list[solution_pb2.Solution], as_json: bool, console: Consol
 async def compose(
     target: str,
     entry: str,
-    destination: str,
-    depart: date,
-    back: date,
+    plan: TripPlan,
     partner: str | None,
     as_json: bool,
     *,
     deadline_s: float,
     console: Console,
+    memory: Memory,
     tls: ClientTls | None = None,
     held: list[HeldProduct] | None = None,
     language_code: str = "en",
-) -> None:
-    from bundles import geo  # only for the default airport of the destination
-
-    plan = TripPlan(destination, geo.primary_airport(destination) or "", depart, back)
+) -> solution_pb2.Solution:
+    """Composes `plan` as the entry partner would, prints it with its ids and how to book it,
+    and remembers the partner (`gateway.cli.memory`)."""
     async with open_channel(target, tls) as channel:
         stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
         request = compose_request(
@@ -344,25 +351,33 @@ async def compose(
         )
         response = await stub.ComposeSolution(request, timeout=deadline_s)
     solution = response.solution
+    remember_solution(memory, solution)
     if as_json:
         print(json.dumps(solution_json(solution), ensure_ascii=False))
-        return
-    stdout_console().print(solutions_table([solution]))
+        return solution
+    stdout_console().print(solutions_table([solution], title="Travel abroad"))
     console.print(
-        f"solution {solution.solution_id} (consent {solution.consent_id or 'none'})\n"
-        f"book it: .venv/bin/partner-gateway book {solution.solution_id} "
-        f"--partner {solution.entry.partner_id}"
+        f"solution {solution.solution_id} (consent {solution.consent_id or 'none'}), "
+        f"composed as {solution.entry.partner_id}\n"
+        f"book it: {CLI} book {solution.solution_id}"
     )
+    return solution
 
 
-def field_violations(status: status_pb2.Status | None) -> list[dict[str, Any]]:
-    if status is None:
-        return []
-    found: list[dict[str, Any]] = []
-    for detail in status.details:
-        bad = error_details_pb2.BadRequest()
-        if detail.Unpack(bad):
-            found.extend(
-                {"field": v.field, "description": v.description} for v in bad.field_violations
-            )
-    return found
+def trip_plan(
+    destination: str, depart: date, back: date, travellers: tuple[Person, ...] | None
+) -> TripPlan:
+    """The trip `compose` asks for; ValueError when no airport is known for `destination`
+    (an entry needs one: the flight's or the car's, or the one the gateway derives)."""
+    from bundles import geo  # only for the destination's airport
+
+    region = destination.upper()
+    airport = geo.primary_airport(region)
+    if airport is None:
+        if not geo.is_region_code(region):
+            raise ValueError(f"{destination!r} is not a region code (for example JP)")
+        known = ", ".join(f"{r} ({a})" for r, a in sorted(geo.PRIMARY_AIRPORT.items()))
+        raise ValueError(f"no destination airport is known for {region}; known: {known}")
+    if travellers is None:
+        return TripPlan(region, airport, depart, back)
+    return TripPlan(region, airport, depart, back, travellers)

@@ -26,10 +26,10 @@ from urllib.parse import quote
 
 import grpc
 import httpx2
-import typer
 from google.protobuf import message
 
 from gateway.auth import is_exempt
+from gateway.cli.errors import CliError, IssuerUnreachable
 from gateway.settings import GatewaySettings, IssuerClientSettings
 
 __all__ = [
@@ -119,7 +119,7 @@ class PartnerTokens:
     async def _fetch(self, partner_id: str) -> tuple[str, float]:
         secret = self._secrets.get(partner_id)
         if secret is None or self.token_url is None:
-            raise typer.BadParameter(
+            raise CliError(
                 f"no client secret for {partner_id} in auth.issuer.clients: cannot get a token"
             )
         # RFC 6749 §2.3.1: id and secret are form-encoded before Basic joins them.
@@ -132,12 +132,12 @@ class PartnerTokens:
                 )
         except httpx2.HTTPError as exc:
             reason = str(exc) or type(exc).__name__
-            raise typer.BadParameter(
+            raise IssuerUnreachable(
                 f"cannot get a token for {partner_id} from {self.token_url} ({reason}): is the "
                 "gateway's token issuer there? (auth.issuer.url or auth.token_url, --config)"
             ) from exc
         if response.status_code != 200:
-            raise typer.BadParameter(
+            raise CliError(
                 f"the token endpoint refused {partner_id}: {response.status_code} {response.text}"
             )
         body = response.json()
@@ -195,9 +195,7 @@ class _Bearer:
             return details  # the caller brought its own token, or the RPC needs none
         partner = self._tokens.acting_partner(request)
         if partner is None:
-            raise typer.BadParameter(
-                "the gateway requires tokens: say which partner you act as (--partner)"
-            )
+            raise CliError("the gateway requires tokens: say which partner you act as (--partner)")
         token = await self._tokens.token(partner)
         metadata.add("authorization", f"Bearer {token}")
         return grpc.aio.ClientCallDetails(

@@ -6,6 +6,7 @@ import json
 import uuid
 from typing import Any
 
+from rich import box
 from rich.table import Table
 
 from gateway.cli.channels import ClientTls, open_channel
@@ -52,25 +53,30 @@ def kpi_json(row: feedback_pb2.KpiRow) -> dict[str, Any]:
 
 
 def kpi_table(rows: list[feedback_pb2.KpiRow]) -> Table:
-    table = Table(title="Customer KPIs per entry partner and recipe")
-    table.add_column("entry partner")
-    table.add_column("recipe")
-    for column in ("offered", "booked", "take-up", "responses"):
-        table.add_column(column, justify="right")
-    for column in ("promoters", "passives", "detractors", "NPS"):
-        table.add_column(column, justify="right")
+    """The KPIs in 80 columns: the recipe goes to the title when every row shares it, and the
+    three response groups share one column."""
+    recipes = sorted({row.recipe or "—" for row in rows})
+    shared = recipes[0] if len(recipes) == 1 else None
+    table = Table(
+        title="Customer KPIs per entry partner"
+        + (f", recipe {shared}" if shared else " and recipe"),
+        caption="responses: all (promoters / passives / detractors)",
+        box=box.SIMPLE_HEAD,
+    )
+    table.add_column("entry partner", no_wrap=True)
+    if shared is None:
+        table.add_column("recipe", no_wrap=True)
+    for column in ("offered", "booked", "take-up", "NPS", "responses"):
+        table.add_column(column, justify="right", no_wrap=True)
     for row in rows:
         table.add_row(
             row.entry_partner_id,
-            row.recipe or "—",
+            *([] if shared else [row.recipe or "—"]),
             str(row.solutions_offered),
             str(row.solutions_booked),
             f"{row.take_up:.1%}",
-            str(row.responses),
-            str(row.promoters),
-            str(row.passives),
-            str(row.detractors),
             f"{row.nps:+.1f}" if row.HasField("nps") else "—",
+            f"{row.responses} ({row.promoters} / {row.passives} / {row.detractors})",
         )
     return table
 

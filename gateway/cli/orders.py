@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from rich import box
+from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from gateway.cli.channels import ClientTls, open_channel
-from gateway.cli.journey import sample_family, traveller_message
-from gateway.cli.render import money_json, money_text, stdout_console
+from gateway.cli.credentials import acting_as
+from gateway.cli.journey import traveller_message
+from gateway.cli.render import amounts_in_text, money_json, money_text, stdout_console
+from gateway.cli.travellers import booking_travellers
 from partnergateway.v1 import (
     entry_pb2,
     order_pb2,
@@ -37,6 +43,7 @@ def order_json(order: order_pb2.Order) -> dict[str, Any]:
         "solution_id": order.solution_id,
         "partner": order.partner_id,
         "state": state_name(order.state),
+        "consent_id": order.consent_id or None,
         "components": [
             {
                 "kind": c.kind,
@@ -53,7 +60,11 @@ def order_json(order: order_pb2.Order) -> dict[str, Any]:
 
 
 def order_table(order: order_pb2.Order) -> Table:
-    table = Table(title=f"Order {order.order_id} — {state_name(order.state)}")
+    table = Table(
+        title=f"Order {order.order_id} — {state_name(order.state)}",
+        caption=f"booked by {order.partner_id}"
+        + (f", consent {order.consent_id}" if order.consent_id else ""),
+    )
     for column in ("component", "partner", "state", "reference", "price"):
         table.add_column(column)
     for c in order.components:
@@ -84,24 +95,35 @@ async def book(
     *,
     tls: ClientTls | None = None,
     travellers: Sequence[entry_pb2.Traveller] | None = None,
+    console: Console | None = None,
 ) -> order_pb2.Order:
-    """Books `solution_id` with `travellers`' details (default: the sample family that
-    `compose` and `demo` plan the trip for)."""
+    """Books `solution_id` with `travellers`' details; by default the travellers the solution
+    was composed for, as `gateway.cli.travellers` makes them up. Acts as `partner`, else (with
+    authentication off) as the solution's entry partner."""
     async with open_channel(target, tls) as channel:
-        if partner is None:
+        if partner is None or travellers is None:
             solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
-            found = await solutions.GetSolution(
-                solution_service_pb2.GetSolutionRequest(solution_id=solution_id), timeout=deadline_s
-            )
-            partner = found.solution.entry.partner_id
+            # GetSolution names no partner: the token says who asks.
+            with acting_as(partner) if partner else contextlib.nullcontext():
+                found = await solutions.GetSolution(
+                    solution_service_pb2.GetSolutionRequest(solution_id=solution_id),
+                    timeout=deadline_s,
+                )
+            partner = partner or found.solution.entry.partner_id
+            if travellers is None:
+                people, made_up = booking_travellers(found.solution.trip)
+                travellers = [traveller_message(p, documents=True) for p in people]
+                if made_up and console is not None:
+                    console.print(
+                        f"Booking with {len(people)} sample travellers matching the solution's "
+                        "(placeholder names and documents: the command line has no others)."
+                    )
         stub = order_service_pb2_grpc.OrderServiceStub(channel)
         request = order_service_pb2.BookSolutionRequest(
             request_id=request_id or f"cli-{uuid.uuid4().hex}",
             solution_id=solution_id,
             partner_id=partner,
-            travellers=travellers
-            if travellers is not None
-            else [traveller_message(p, documents=True) for p in sample_family()],
+            travellers=travellers,
         )
         response = await stub.BookSolution(request, timeout=deadline_s)
     show_order(response.order, as_json)
@@ -120,29 +142,49 @@ async def get_order(
 
 
 async def list_orders(
-    target: str, partner: str, as_json: bool, *, tls: ClientTls | None = None
-) -> None:
-    token = ""
+    target: str, partners: Sequence[str], as_json: bool, *, tls: ClientTls | None = None
+) -> int:
+    """Prints the orders each of `partners` booked; says so when one has none. The count."""
+    console = stdout_console()
+    table = Table(box=box.SIMPLE_HEAD)
+    table.add_column("order", no_wrap=True)
+    table.add_column("booked by", no_wrap=True)
+    table.add_column("state")
+    table.add_column("totals", justify="right", no_wrap=True)
+    count = 0
     async with open_channel(target, tls) as channel:
         stub = order_service_pb2_grpc.OrderServiceStub(channel)
-        while True:
-            page = await stub.ListOrders(
-                order_service_pb2.ListOrdersRequest(
-                    partner_id=partner, page_size=50, page_token=token
-                ),
-                timeout=10,
-            )
-            for order in page.orders:
-                if as_json:
-                    print(json.dumps(order_json(order), ensure_ascii=False))
-                else:
-                    stdout_console().print(
-                        f"{order.order_id}  {state_name(order.state):20} "
-                        + ", ".join(money_text(m) for m in order.totals)
+        for partner in partners:
+            found = 0
+            token = ""
+            while True:
+                with acting_as(partner):
+                    page = await stub.ListOrders(
+                        order_service_pb2.ListOrdersRequest(
+                            partner_id=partner, page_size=50, page_token=token
+                        ),
+                        timeout=10,
                     )
-            token = page.next_page_token
-            if not token:
-                return
+                for order in page.orders:
+                    found += 1
+                    if as_json:
+                        print(json.dumps(order_json(order), ensure_ascii=False))
+                    else:
+                        table.add_row(
+                            order.order_id,
+                            partner,
+                            state_name(order.state),
+                            "\n".join(money_text(m) for m in order.totals),
+                        )
+                token = page.next_page_token
+                if not token:
+                    break
+            if not found and not as_json:
+                console.print(f"No orders booked by {partner}.")
+            count += found
+    if table.rows:
+        console.print(table)
+    return count
 
 
 async def cancel(
@@ -189,10 +231,18 @@ async def watch(
         request = order_service_pb2.WatchOrderRequest(
             order_id=order_id, partner_id=partner, after_sequence=after
         )
+        console.print(
+            escape(f"{'seq':>4} {'UTC':14} {'event':25} {'component':12} state, detail"),
+            style="bold",
+        )
         async for update in stub.WatchOrder(request):
-            e = update.event
-            state = state_name(e.order_state) if e.order_state else ""
-            console.print(
-                f"{e.sequence:4} {e.event_time.ToJsonString()} {e.type:28} "
-                f"{e.component_kind:12} {state} {e.detail}"
-            )
+            console.print(escape(event_line(update.event)))
+
+
+def event_line(e: order_pb2.OrderEvent) -> str:
+    """One order event in one line of at most 80 columns for the usual events; amounts
+    formatted as everywhere else on the command line."""
+    at = e.event_time.ToDatetime().strftime("%m-%d %H:%M:%S")
+    state = state_name(e.order_state) if e.order_state else ""
+    said = "  ".join(part for part in (state, amounts_in_text(e.detail)) if part)
+    return f"{e.sequence:4} {at} {e.type:25} {e.component_kind:12} {said}".rstrip()

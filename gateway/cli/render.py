@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import sys
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.numbers import get_currency_precision
 from google.type import money_pb2
 from rich.console import Console
 from rich.markup import escape
@@ -31,7 +34,30 @@ def money_json(money: money_pb2.Money) -> dict[str, Any]:
 
 
 def money_text(money: money_pb2.Money) -> str:
-    return f"{from_money(money):,.2f} {money.currency_code}"
+    """An amount for the command line's tables: grouped, with the currency's own decimals and
+    its ISO code (unambiguous where ¥ could be yen or yuan): `40,755 JPY`, `629.64 CNY`."""
+    return amount_text(from_money(money), money.currency_code)
+
+
+def amount_text(amount: Decimal, currency_code: str) -> str:
+    digits = get_currency_precision(currency_code)
+    return f"{amount:,.{digits}f} {currency_code}"
+
+
+# An amount in an order event's detail as the saga writes it ("refund 40755 JPY").
+_AMOUNT_IN_TEXT = re.compile(r"\b(\d+(?:\.\d+)?) ([A-Z]{3})\b")
+
+
+def amounts_in_text(text: str) -> str:
+    """`text` with every "<amount> <ISO code>" in it formatted as `money_text` does."""
+
+    def formatted(match: re.Match[str]) -> str:
+        try:
+            return amount_text(Decimal(match.group(1)), match.group(2))
+        except (InvalidOperation, ValueError):  # not a currency Babel knows: as it was
+            return match.group(0)
+
+    return _AMOUNT_IN_TEXT.sub(formatted, text)
 
 
 def solution_json(solution: solution_pb2.Solution) -> dict[str, Any]:

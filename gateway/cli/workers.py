@@ -26,12 +26,15 @@ import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import AsyncExitStack
 from pathlib import Path
+from typing import Any
 
 import yaml
 from rich.console import Console
 
-from gateway.cli.commands import edge_telemetry
+from gateway.cli.logs import quiet_start
+from gateway.cli.otel_edge import edge_telemetry
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.cli.sandbox_partners import apply_knobs, partners_table
 from gateway.runtime import running_gateway, wait_for_termination
 from gateway.settings import GatewaySettings
 from sandbox import DEFAULT_PARTNERS, start_sandbox
@@ -55,19 +58,26 @@ def fixed_port(address: str) -> int:
 
 
 async def serve_workers(
-    settings: GatewaySettings, *, workers: int, sandbox: bool, address: str, console: Console
+    settings: GatewaySettings,
+    *,
+    workers: int,
+    sandbox: bool,
+    address: str,
+    console: Console,
+    knobs: dict[str, dict[str, Any]] | None = None,
 ) -> int:
     """Run `workers` gateway processes on `address` until SIGTERM/SIGINT; the exit code."""
     async with AsyncExitStack() as stack:
         if sandbox:
-            telemetry = edge_telemetry("sandbox-partners")
+            telemetry = edge_telemetry("sandbox-partners", console)
             stack.callback(telemetry.shutdown)
             tracer = telemetry.tracer_provider if telemetry.enabled else None
-            cluster = await stack.enter_async_context(
-                await start_sandbox(DEFAULT_PARTNERS, tracer_provider=tracer)
-            )
-            for pid, running in cluster.partners.items():
-                console.print(f"  sandbox partner [bold]{pid}[/bold] at {running.base_url}")
+            with quiet_start():
+                cluster = await stack.enter_async_context(
+                    await start_sandbox(DEFAULT_PARTNERS, tracer_provider=tracer)
+                )
+            apply_knobs(cluster, knobs or {})
+            console.print(partners_table(cluster))
             settings = link_to_sandbox(settings, cluster)
         state = stack.enter_context(tempfile.TemporaryDirectory(prefix="psg-workers-"))
         if settings.auth.issuer.enabled:
@@ -93,9 +103,11 @@ async def serve_worker(
     parent = os.getppid()
     telemetry = edge_telemetry("partner-gateway")
     try:
-        async with running_gateway(
-            settings, address, reuse_port=True, telemetry=telemetry
-        ) as gateway:
+        async with contextlib.AsyncExitStack() as stack:
+            with quiet_start():  # the line below is the account of the start
+                gateway = await stack.enter_async_context(
+                    running_gateway(settings, address, reuse_port=True, telemetry=telemetry)
+                )
             console.print(f"worker {index} (pid {os.getpid()}) serving on port {gateway.port}")
             await _until_stopped_or_orphaned(parent)
     finally:

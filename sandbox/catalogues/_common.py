@@ -25,3 +25,8 @@ def product_rating(brand: Brand, *salt: str) -> float:
     nudge = Decimal(stable_int(brand.code, *salt) % 5 - 2) * _TENTH
     rating = min(Decimal(5), max(Decimal(0), brand.rating + nudge))
     return float(rating.quantize(_TENTH))
+
+
+def day_count(days: int) -> str:
+    """`1 day`, `7 days`: product titles are read by people."""
+    return f"{days} day" if days == 1 else f"{days} days"

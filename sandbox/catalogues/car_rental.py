@@ -16,7 +16,7 @@ from typing import Any
 from sandbox._fields import read_date, read_int, read_str, require_date_order
 from sandbox._money import money, quantize
 from sandbox._spec import PartnerSpec
-from sandbox.catalogues._common import IATA_CODE, product_rating
+from sandbox.catalogues._common import IATA_CODE, day_count, product_rating
 from sandbox.catalogues._fleet import CLASSES, STATIONS, CarClass, Station
 
 __all__ = ["CarRentalCatalogue"]
@@ -73,7 +73,7 @@ class CarRentalCatalogue:
         tax = quantize(base * station.tax_rate, station.currency)
         model = car.models[station.market]
         code = f"{self._brand.code}-{location}-{acriss}"
-        title = f"{car.title} ({model} or similar), {days} days at {location}"
+        title = f"{car.title} ({model} or similar), {day_count(days)} at {location}"
         return {
             "product_code": code if cars == 1 else f"{code}-X{cars}",
             "title": title if cars == 1 else f"{cars} × {title}",

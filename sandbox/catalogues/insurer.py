@@ -20,7 +20,7 @@ from sandbox._fields import read_date, read_int, read_objects, read_str, require
 from sandbox._geo import region_zone
 from sandbox._money import money, quantize
 from sandbox._spec import PartnerSpec
-from sandbox.catalogues._common import REGION_CODE, product_rating
+from sandbox.catalogues._common import REGION_CODE, day_count, product_rating
 
 __all__ = ["InsurerCatalogue"]
 
@@ -150,7 +150,7 @@ class InsurerCatalogue:
         code = f"{self._brand.code}-TRV-{plan.name[:4].upper()}-{zone.upper()}"
         offer: dict[str, Any] = {
             "product_code": code,
-            "title": f"{plan.title} travel insurance, {zone.capitalize()}, {days} days",
+            "title": f"{plan.title} travel insurance, {zone.capitalize()}, {day_count(days)}",
             "price": money(_CURRENCY, base, Decimal(0)),
             "rating": product_rating(self._brand, code),
             "details": {
