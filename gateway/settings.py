@@ -307,6 +307,8 @@ class AuthSettings(BaseModel):
     jwks_cache_ttl_s: float = Field(300.0, gt=0)
     jwks_refetch_interval_s: float = Field(10.0, ge=0)
     """A token with an unknown key id re-fetches its issuer's keys at most this often."""
+    jwks_first_fetch_retry_s: float = Field(1.0, ge=0)
+    """While an issuer's keys were never fetched, a failed fetch is tried again this soon."""
     jwks_timeout_s: float = Field(5.0, gt=0)
     token_url: str | None = None
     """Where the command line obtains tokens; unset: the embedded issuer's token endpoint."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -37,6 +38,11 @@ _MAX_DOCUMENT_BYTES = 256 * 1024
 class KeyPolicy:
     cache_ttl_s: float = 300.0
     refetch_interval_s: float = 10.0
+    first_fetch_retry_s: float = 1.0
+
+    def __post_init__(self) -> None:
+        if min(self.cache_ttl_s, self.refetch_interval_s, self.first_fetch_retry_s) < 0:
+            raise ValueError("key policy intervals must not be negative")
 
 
 @dataclass(frozen=True)
@@ -131,14 +137,10 @@ class IssuerKeys:
             if self._generation != seen_generation:
                 return  # fetched by another request while this one waited
             now = self._clock()
-            if (
-                self._attempted_at is not None
-                and now - self._attempted_at < self._policy.refetch_interval_s
-            ):
+            wait = self._next_fetch_in(now)
+            if wait > 0:
                 if self._keys is None:
-                    raise IssuerKeysUnavailableError(
-                        "the token issuer's keys are unavailable", {"issuer": self.issuer}
-                    )
+                    raise self._unavailable(wait)
                 return
             self._attempted_at = now
             self.fetches += 1
@@ -147,13 +149,30 @@ class IssuerKeys:
             except (httpx2.HTTPError, ValueError) as exc:
                 log.warning("cannot fetch the keys of issuer %s: %s", self.issuer, exc)
                 if self._keys is None:
-                    raise IssuerKeysUnavailableError(
-                        "the token issuer's keys are unavailable", {"issuer": self.issuer}
-                    ) from None
+                    raise self._unavailable(self._next_fetch_in(now)) from None
                 return  # keep the keys we have
             self._keys = keys
             self._fetched_at = now
             self._generation += 1
+
+    def _next_fetch_in(self, now: float) -> float:
+        """Seconds until a fetch may be tried again (0: now)."""
+        if self._attempted_at is None:
+            return 0.0
+        interval = (
+            self._policy.first_fetch_retry_s
+            if self._keys is None
+            else self._policy.refetch_interval_s
+        )
+        return max(0.0, self._attempted_at + interval - now)
+
+    def _unavailable(self, wait_s: float) -> IssuerKeysUnavailableError:
+        error = IssuerKeysUnavailableError(
+            "the token issuer's keys are unavailable", {"issuer": self.issuer}
+        )
+        # The real wait, rounded up to what a client can act on (RetryInfo has milliseconds).
+        error.retry_after_s = max(0.001, math.ceil(wait_s * 1000 - 1e-6) / 1000)
+        return error
 
     async def _fetch(self) -> list[PublicKey]:
         uri = self._jwks_uri or await self._discover()

@@ -125,7 +125,11 @@ async def auth_runtime(
             timeout=settings.jwks_timeout_s, trust_env=False, follow_redirects=False
         )
         stack.push_async_callback(http.aclose)
-        policy = KeyPolicy(settings.jwks_cache_ttl_s, settings.jwks_refetch_interval_s)
+        policy = KeyPolicy(
+            settings.jwks_cache_ttl_s,
+            settings.jwks_refetch_interval_s,
+            settings.jwks_first_fetch_retry_s,
+        )
         if settings.issuer.enabled:
             issuer, local_jwks_uri = await stack.enter_async_context(
                 _embedded_issuer(settings, reuse_port=reuse_port)

@@ -126,6 +126,7 @@ def validator_for(
     *,
     discover: bool = False,
     refetch_interval_s: float = 10.0,
+    first_fetch_retry_s: float = 1.0,
     monotonic: Any = time.monotonic,
     leeway_s: int = 30,
     algorithms: frozenset[str] = frozenset({"ES256", "RS256"}),
@@ -134,7 +135,11 @@ def validator_for(
         fake.issuer,
         None if discover else f"{fake.issuer}/jwks",
         fake.http(),
-        KeyPolicy(cache_ttl_s=300, refetch_interval_s=refetch_interval_s),
+        KeyPolicy(
+            cache_ttl_s=300,
+            refetch_interval_s=refetch_interval_s,
+            first_fetch_retry_s=first_fetch_retry_s,
+        ),
         monotonic,
     )
     return TokenValidator([TrustedIssuer(keys, algorithms)], AUDIENCE, leeway_s)

@@ -257,6 +257,26 @@ async def test_an_unreachable_key_set_is_unavailable_not_unauthenticated() -> No
     await refused(validator_for(fake).validate(sign(fake.key, claims())), "ISSUER_KEYS_UNAVAILABLE")
 
 
+async def test_retry_info_says_the_real_wait_and_a_failed_first_fetch_is_retried_soon() -> None:
+    """Issue 11, finding 10: the refusal said "retry in 1 s" but refused for 10 s."""
+    fake = FakeIssuer()
+    fake.down = True
+    clock = Monotonic()
+    validator = validator_for(fake, refetch_interval_s=10, first_fetch_retry_s=2, monotonic=clock)
+
+    first = await refused(validator.validate(sign(fake.key, claims())), "ISSUER_KEYS_UNAVAILABLE")
+    assert first.retry_after_s == pytest.approx(2.0)
+    clock.now += 1.5
+    second = await refused(validator.validate(sign(fake.key, claims())), "ISSUER_KEYS_UNAVAILABLE")
+    assert second.retry_after_s == pytest.approx(0.5, abs=0.002)
+    assert fake.jwks_fetches() == 1  # no fetch before the wait it announced
+
+    fake.down = False
+    clock.now += 0.5  # exactly when it said: the fetch is tried again, and works
+    await validator.validate(sign(fake.key, claims()))
+    assert fake.jwks_fetches() == 2
+
+
 async def test_stale_keys_are_kept_when_a_refetch_fails() -> None:
     fake = FakeIssuer()
     clock = Monotonic()
