@@ -14,8 +14,7 @@ from typing import NoReturn
 
 from gateway.auth import current_caller
 from gateway.errors import NotFoundError, PermissionDeniedError
-from gateway.privacy import refusal_record
-from gateway.storage import AuditStore, OrderRecord, SolutionStore
+from gateway.storage import AuditRecord, AuditStore, OrderRecord, SolutionStore
 from partnergateway.v1 import solution_pb2
 
 # Ids come from callers: the audit log keeps a bounded prefix of whatever was sent.
@@ -66,7 +65,7 @@ async def not_found(
     raises NOT_FOUND alike in both cases."""
     await store.append_audit(
         [
-            refusal_record(
+            AuditRecord(
                 actor=acting_partner(),
                 action=action,
                 subject=subject[:_MAX_SUBJECT],
