@@ -186,9 +186,7 @@ def order_command(
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
     target = prepared.target
-    acting = _acting(prepared, Subject.ORDER, order_id, partner)
-    who = acting.required()
-    act_as(prepared, who)
+    acting, who = _act_for(prepared, Subject.ORDER, order_id, partner)
     run(
         orders.get_order(target, order_id, who, as_json, tls=tls),
         target=target,
@@ -240,9 +238,7 @@ def cancel_command(
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
     target = prepared.target
-    acting = _acting(prepared, Subject.ORDER, order_id, partner)
-    who = acting.required()
-    act_as(prepared, who)
+    acting, who = _act_for(prepared, Subject.ORDER, order_id, partner)
     run(
         orders.cancel(target, order_id, who, component or [], confirm, as_json, tls=tls),
         target=target,
@@ -265,9 +261,7 @@ def watch_command(
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
     target = prepared.target
-    acting = _acting(prepared, Subject.ORDER, order_id, partner)
-    who = acting.required()
-    act_as(prepared, who)
+    acting, who = _act_for(prepared, Subject.ORDER, order_id, partner)
     _note(acting)
     run(
         orders.watch(target, order_id, who, after, tls=tls),
@@ -374,8 +368,7 @@ def consent_show_command(
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
     target = prepared.target
-    acting = _acting(prepared, Subject.CONSENT, consent_id, partner)
-    act_as(prepared, acting.required())
+    acting, _ = _act_for(prepared, Subject.CONSENT, consent_id, partner)
     run(
         consents_cli.get_consent(target, consent_id, as_json, tls=tls),
         target=target,
@@ -399,8 +392,7 @@ def consent_withdraw_command(
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
     target = prepared.target
-    acting = _acting(prepared, Subject.CONSENT, consent_id, partner)
-    act_as(prepared, acting.required())
+    acting, _ = _act_for(prepared, Subject.CONSENT, consent_id, partner)
     run(
         consents_cli.withdraw_consent(target, consent_id, as_json, tls=tls),
         target=target,
@@ -411,6 +403,17 @@ def consent_withdraw_command(
 
 def _acting(prepared: Prepared, subject: Subject, subject_id: str, given: str | None) -> Acting:
     return Acting(subject, subject_id, given, prepared.memory.partner_of(subject, subject_id))
+
+
+def _act_for(
+    prepared: Prepared, subject: Subject, subject_id: str, given: str | None
+) -> tuple[Acting, str]:
+    """Acts as the partner an id belongs to (the one given, else the one this command line
+    remembers): its tokens from now on. Returns how it was chosen, and the partner."""
+    acting = _acting(prepared, subject, subject_id, given)
+    who = acting.required()
+    act_as(prepared, who)
+    return acting, who
 
 
 def _note(acting: Acting) -> None:

@@ -42,8 +42,9 @@ def apply_rules(
 ) -> Filtered:
     kept: list[Offer] = []
     discarded: dict[str, int] = {}
+    bounds = _bounds(spec, trip)  # once per composition, not once per offer
     for offer in offers:
-        failed = next((r for r in spec.offer_rules if not _passes(offer, r, spec, trip, now)), None)
+        failed = next((r for r in spec.offer_rules if not _passes(offer, r, bounds, now)), None)
         if failed is None:
             kept.append(offer)
         else:
@@ -51,7 +52,23 @@ def apply_rules(
     return Filtered(kept, discarded)
 
 
-def _passes(offer: Offer, rule: OfferRule, spec: ComponentSpec, trip: Trip, now: datetime) -> bool:
+def _bounds(spec: ComponentSpec, trip: Trip) -> dict[OfferRule, int | None]:
+    """Each `at_least` rule's bound for this trip; None when it cannot be evaluated (every
+    offer then fails the rule)."""
+    bounds: dict[OfferRule, int | None] = {}
+    for rule in spec.offer_rules:
+        if rule.at_least is None:
+            continue
+        try:
+            bounds[rule] = spec.rule_bound(rule, trip)
+        except ExpressionError:
+            bounds[rule] = None
+    return bounds
+
+
+def _passes(
+    offer: Offer, rule: OfferRule, bounds: dict[OfferRule, int | None], now: datetime
+) -> bool:
     """An offer whose attribute is missing or unreadable fails: the gateway cannot vouch
     for it (a car that does not say how many it seats may not seat the family)."""
     value = offer.attributes.get(rule.attribute)
@@ -59,13 +76,14 @@ def _passes(offer: Offer, rule: OfferRule, spec: ComponentSpec, trip: Trip, now:
         return False
     try:
         if rule.at_least is not None:
-            return int(value) >= spec.rule_bound(rule, trip)
+            bound = bounds[rule]
+            return bound is not None and int(value) >= bound
         assert rule.after_now_minutes is not None
         instant = datetime.fromisoformat(value.replace("Z", "+00:00"))
         if instant.tzinfo is None:
             return False
         return instant >= now + timedelta(minutes=rule.after_now_minutes)
-    except (ValueError, ExpressionError):
+    except ValueError:
         log.info("offer %s: attribute %s unreadable: %r", offer.offer_id, rule.attribute, value)
         return False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 
 from babel import Locale, UnknownLocaleError
 
@@ -18,6 +19,7 @@ class Language(enum.Enum):
         return Locale.parse(self.value, sep="-")
 
 
+@functools.lru_cache(maxsize=256)  # parsing a locale costs tens of µs; tags repeat
 def negotiate(tag: str) -> Language:
     """The language for `tag`: any Chinese (`zh`, `zh-CN`, `zh-Hans-CN`, `zh-Hant-TW`) gives
     simplified Chinese, the only Chinese the catalogues have; anything else English.

@@ -4,12 +4,6 @@ process, so they keep running (and remember) while the gateway dies."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import grpc
@@ -23,6 +17,7 @@ from gateway.settings import GatewaySettings, load_settings
 from partnergateway.v1 import order_pb2
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
 from tests.e2e.booking_support import book, compose_solution, final_order
+from tests.processes import free_port, gateway_process
 from tests.support import secret_of
 
 CRASH_POINTS = [
@@ -34,47 +29,6 @@ CRASH_POINTS = [
     "after_call:confirm:car",  # confirmed at the partner, not recorded
     "after_commit:confirm:succeeded:car",  # after the commit of the confirmation
 ]
-
-
-@asynccontextmanager
-async def gateway_process(
-    config: Path, crash_at: str | None = None
-) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PSG_")}
-    if crash_at:
-        env["PSG_BOOKING__CRASH_AT"] = crash_at
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "serve",
-        "--config",
-        str(config),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    async with asyncio.timeout(30):
-        while True:
-            line = (await process.stderr.readline()).decode()
-            assert line, "the gateway exited before serving"
-            if "gateway serving on port" in line:
-                port = line.split("port")[1].split()[0]
-                break
-    try:
-        yield process, f"127.0.0.1:{port}"
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def write_config(path: Path, cluster: SandboxCluster, state_dir: Path) -> Path:

@@ -28,7 +28,7 @@ from gateway.storage import FINAL_STATES, ComponentState, OrderRecord, PostgresS
 from partnergateway.v1 import order_pb2, solution_pb2
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
 from tests.e2e.booking_support import book, compose_solution
-from tests.e2e.test_crash_safety import free_port, gateway_process
+from tests.processes import free_port, gateway_process
 from tests.support import secret_of
 
 IDLE_IN_TRANSACTION_S = 2.0

@@ -5,13 +5,9 @@ loopback). A replica that starts late joins within seconds, not after Envoy's de
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -40,7 +36,7 @@ from partnergateway.v1 import (
     solution_service_pb2_grpc,
 )
 from sandbox import SandboxCluster
-from tests.e2e.test_crash_safety import free_port
+from tests.processes import free_port, gateway_process
 from tests.support import SandboxControl, secret_of
 
 PLAN = TripPlan.sample(datetime.now(UTC).date())
@@ -89,45 +85,6 @@ def write_config(
     }
     path.write_text(yaml.safe_dump(document), encoding="utf-8")
     return path
-
-
-@asynccontextmanager
-async def replica(config: Path) -> AsyncIterator[asyncio.subprocess.Process]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PSG_", "OTEL_"))}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "serve",
-        "--config",
-        str(config),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    assert process.stderr is not None
-    drain: asyncio.Task[None] | None = None
-    try:
-        async with asyncio.timeout(60):
-            while True:
-                line = (await process.stderr.readline()).decode()
-                assert line, "the replica exited before serving"
-                if "gateway serving on port" in line:
-                    break
-        # Keep reading, so a chatty replica never blocks on a full pipe.
-        drain = asyncio.create_task(_drain(process.stderr))
-        yield process
-    finally:
-        if process.returncode is None:
-            process.terminate()
-        await process.wait()
-        if drain is not None:
-            drain.cancel()
-
-
-async def _drain(stream: asyncio.StreamReader) -> None:
-    while await stream.readline():
-        pass
 
 
 async def requests_per_host(envoy: RunningEnvoy, http: httpx2.AsyncClient) -> dict[str, int]:
@@ -193,7 +150,7 @@ async def test_two_replicas_behind_envoy_survive_the_kill_of_one(
 
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(httpx2.AsyncClient(timeout=10, trust_env=False))
-        first = await stack.enter_async_context(replica(configs["r1"]))
+        first, _ = await stack.enter_async_context(gateway_process(configs["r1"]))
         # Envoy starts while r2 is not up yet, and no call has been made: the case where
         # Envoy's default (60 s between checks without traffic) kept a late replica out.
         envoy = await stack.enter_async_context(
@@ -203,7 +160,7 @@ async def test_two_replicas_behind_envoy_survive_the_kill_of_one(
                 healthy_replicas=1,
             )
         )
-        second = await stack.enter_async_context(replica(configs["r2"]))
+        second, _ = await stack.enter_async_context(gateway_process(configs["r2"]))
         joined = time.monotonic()
         healthy = await envoy.wait_healthy(2, timeout_s=JOIN_BOUND_S)
         assert r2_host in healthy
