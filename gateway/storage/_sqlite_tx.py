@@ -13,7 +13,20 @@ from gateway.storage._rows import utc_aware
 @contextmanager
 def writing(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     """A write transaction. IMMEDIATE takes the write lock up front, so a read-then-write
-    never fails halfway with SQLITE_BUSY when another process writes too."""
+    never fails halfway with SQLITE_BUSY when another process writes too. Inside a
+    transaction already (a group commit's batch, `_sqlite_batch`), a savepoint: all or
+    nothing of it, committed with the batch."""
+    if db.in_transaction:
+        db.execute("SAVEPOINT writing")
+        try:
+            yield db
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK TO writing")
+                db.execute("RELEASE writing")
+            raise
+        db.execute("RELEASE writing")
+        return
     db.execute("BEGIN IMMEDIATE")
     try:
         yield db
@@ -26,7 +39,11 @@ def writing(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 @contextmanager
 def reading(db: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
-    """A read transaction: several SELECTs see one snapshot (WAL), never half a write."""
+    """A read transaction: several SELECTs see one snapshot (WAL), never half a write.
+    Inside a transaction already, that transaction is the snapshot."""
+    if db.in_transaction:
+        yield db
+        return
     db.execute("BEGIN")
     try:
         yield db

@@ -3,9 +3,10 @@
 WAL so readers never wait for the writer; `busy_timeout` so a second process waits instead
 of failing (and a stalled one holds the others up for that long at most); `BEGIN IMMEDIATE`
 so a write transaction takes the lock up front. sqlite3 blocks, so every call runs in a
-worker thread, one at a time. Solutions and feedback live here; the order half
-(`OrderStore`) lives in `_sqlite_orders`, the audit log and consents in `_sqlite_audit`, all
-on the same connection and lock. Personal data of orders is sealed with the store's
+worker thread, one batch at a time: calls that queue while a batch runs share the next
+transaction and its COMMIT (`_sqlite_batch`, group commit). Solutions and feedback live
+here; the order half (`OrderStore`) lives in `_sqlite_orders`, the audit log and consents in
+`_sqlite_audit`, all on the same connection. Personal data of orders is sealed with the store's
 `DataCipher`, and `secure_delete` zeroes what a change or erasure frees in the file.
 """
 
@@ -47,6 +48,7 @@ from gateway.storage._orders import (
     SagaStep,
     StoredOrderRequest,
 )
+from gateway.storage._sqlite_batch import GroupCommitter
 from gateway.storage._sqlite_tx import from_text, now_text, reading, to_text, writing
 
 T = TypeVar("T")
@@ -55,7 +57,9 @@ T = TypeVar("T")
 class SqliteStore:
     def __init__(self, connection: sqlite3.Connection, cipher: DataCipher | None = None) -> None:
         self._db = connection
-        self._lock = asyncio.Lock()
+        # Every call goes through here: one worker thread at a time on the one connection,
+        # and whatever queued meanwhile shares one transaction (group commit).
+        self._batches = GroupCommitter(connection)
         self._cipher = cipher
 
     @classmethod
@@ -84,26 +88,12 @@ class SqliteStore:
         return cls(await asyncio.to_thread(connect), cipher)
 
     async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        async with self._lock:
-            job = asyncio.ensure_future(asyncio.to_thread(work, self._db))
-            cancelled = False
-            # A thread cannot be stopped, and it may be inside a transaction on the one
-            # connection: a cancelled caller keeps the lock until the thread is done, so no
-            # other call can join that transaction halfway. Then the cancellation goes on.
-            while not job.done():
-                try:
-                    await asyncio.wait({job})
-                except asyncio.CancelledError:
-                    cancelled = True
-            if cancelled:
-                job.exception()  # retrieved, so asyncio does not log what nobody awaits
-                raise asyncio.CancelledError
-            try:
-                return job.result()
-            except sqlite3.OperationalError as exc:
-                raise StorageUnavailableError(f"embedded store unavailable: {exc}") from exc
-            except sqlite3.IntegrityError as exc:  # a repeated order id, say: as in PostgreSQL
-                raise ValueError(f"refused by the embedded store: {exc}") from exc
+        try:
+            return await self._batches.run(work)
+        except sqlite3.OperationalError as exc:
+            raise StorageUnavailableError(f"embedded store unavailable: {exc}") from exc
+        except sqlite3.IntegrityError as exc:  # a repeated order id, say: as in PostgreSQL
+            raise ValueError(f"refused by the embedded store: {exc}") from exc
 
     async def save_solution(
         self,
@@ -271,8 +261,8 @@ class SqliteStore:
         return await self._run(lambda db: audit_log.withdraw_consent(db, consent_id, at, audit))
 
     async def aclose(self) -> None:
-        async with self._lock:
-            await asyncio.to_thread(self._db.close)
+        await self._batches.aclose()
+        await asyncio.to_thread(self._db.close)
 
 
 def _find_request(db: sqlite3.Connection, owner: str, request_id: str) -> StoredRequest | None:
