@@ -37,6 +37,20 @@ from adapters._retry import RetryBudget, build_retrying
 _TRANSIENT_STATUSES = frozenset({502, 503, 504})
 
 
+class _OAuth2Client(AsyncOAuth2Client):  # type: ignore[misc]
+    """Authlib's client, looking at the token's expiry before taking its refresh lock.
+
+    Every partner call passes through `ensure_active_token`, and while the token is fresh
+    the (anyio) lock costs more than the rest of putting the header on. An expiring token
+    still takes the lock, and is renewed there once for all the calls waiting on it."""
+
+    async def ensure_active_token(self, token: Any) -> Any:
+        current = self.token
+        if current and not current.is_expired(leeway=self.leeway):
+            return None
+        return await super().ensure_active_token(token)
+
+
 class PartnerHttpClient:
     """Sends JSON requests to one partner within a deadline; raises only `AdapterError`s."""
 
@@ -47,7 +61,7 @@ class PartnerHttpClient:
         limits = httpx2.Limits(
             max_connections=config.max_connections, max_keepalive_connections=config.max_connections
         )
-        self._oauth = AsyncOAuth2Client(
+        self._oauth = _OAuth2Client(
             client_id=config.client_id,
             client_secret=config.client_secret,
             token_endpoint_auth_method="client_secret_basic",
@@ -96,22 +110,46 @@ class PartnerHttpClient:
         headers: Mapping[str, str],
         deadline: float,
     ) -> Any:
-        async for attempt in build_retrying(self._config.retry, deadline, self._retry_budget):
+        # Most calls succeed at once, so the first attempt runs without tenacity's machinery
+        # (a retrying object, its state and callbacks per call); it is built only when a
+        # retryable failure asks for more, and judges that failure as its attempt 1.
+        self._retry_budget.deposit()
+        # The caller's span (one per partner call) learns how many attempts it took.
+        span = trace.get_current_span()
+        span.set_attribute("partner.attempts", 1)
+        try:
+            return await self._attempt(method, path, body, headers, deadline)
+        except AdapterError as exc:
+            if not exc.retryable:
+                raise
+            first_failure = exc
+        retrying = build_retrying(self._config.retry, deadline, self._retry_budget, deposit=False)
+        async for attempt in retrying:
             number = attempt.retry_state.attempt_number
-            if number > 1:
-                self.retries += 1
-            # The caller's span (one per partner call) learns how many attempts it took.
-            trace.get_current_span().set_attribute("partner.attempts", number)
             with attempt:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise PartnerTimeout(self.partner_id, "no time left before the deadline")
-                try:
-                    async with asyncio.timeout(remaining):
-                        return await self._send_once(method, path, body, headers)
-                except TimeoutError as exc:
-                    raise PartnerTimeout(self.partner_id, "no answer before the deadline") from exc
+                if number == 1:
+                    raise first_failure
+                self.retries += 1
+                span.set_attribute("partner.attempts", number)
+                return await self._attempt(method, path, body, headers, deadline)
         raise AssertionError("unreachable: tenacity re-raises the last failure")
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any] | None,
+        headers: Mapping[str, str],
+        deadline: float,
+    ) -> Any:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise PartnerTimeout(self.partner_id, "no time left before the deadline")
+        try:
+            async with asyncio.timeout(remaining):
+                return await self._send_once(method, path, body, headers)
+        except TimeoutError as exc:
+            raise PartnerTimeout(self.partner_id, "no answer before the deadline") from exc
 
     async def _send_once(
         self, method: str, path: str, body: Mapping[str, Any] | None, headers: Mapping[str, str]

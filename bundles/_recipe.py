@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -86,9 +87,10 @@ class ComponentSpec(_Strict):
             return ()
         return self.when if isinstance(self.when, tuple) else (self.when,)
 
-    @property
+    @cached_property
     def depends_on(self) -> tuple[str, ...]:
-        """Components this one reads (`$component.<kind>.…`) or requires, in name order."""
+        """Components this one reads (`$component.<kind>.…`) or requires, in name order.
+        Computed once: asked several times per composition, and a spec never changes."""
         return tuple(sorted({*_component_references(self.params), *self.requires}))
 
     def not_applicable(self, trip: Trip) -> str | None:

@@ -9,13 +9,20 @@ reads goes through `checked_datetime`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from google.protobuf import timestamp_pb2
 
 from gateway.validation import Violations
 
-__all__ = ["MAX_NANOS", "MAX_SECONDS", "MIN_SECONDS", "checked_datetime", "range_problem"]
+__all__ = [
+    "MAX_NANOS",
+    "MAX_SECONDS",
+    "MIN_SECONDS",
+    "checked_datetime",
+    "range_problem",
+    "timestamp_message",
+]
 
 MIN_SECONDS = -62_135_596_800
 """0001-01-01T00:00:00Z."""
@@ -41,3 +48,18 @@ def checked_datetime(v: Violations, field: str, stamp: timestamp_pb2.Timestamp) 
         v.add(field, problem)
         return None
     return stamp.ToDatetime(UTC)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_SECOND = timedelta(seconds=1)
+
+
+def timestamp_message(moment: datetime) -> timestamp_pb2.Timestamp:
+    """`moment` (naive means UTC, as `Timestamp.FromDatetime` reads it) as a Timestamp.
+
+    Integer arithmetic on the timedelta, without `FromDatetime`'s pure-Python time tuple:
+    every offer of every composition carries one."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds, rest = divmod(moment - _EPOCH, _SECOND)
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=rest.microseconds * 1000)

@@ -15,6 +15,12 @@ joserfc verifies signatures and the time claims, but checks neither `typ` nor a 
 7. the caller is `client_id` (else `sub`), and its scopes are `scope` (space-separated) or `scp`;
 8. a token with an `act` claim (RFC 8693 §4.1) is a customer-session token: `act.sub` must be
    its client, and its `sub` — another name than the client's — is the customer session.
+
+A partner sends the same token with thousands of calls, so a token that passed is
+remembered — by the whole token, header and claims included, never by its signature alone —
+until it expires (`exp` + leeway): a repeat costs a dictionary lookup and a clock reading
+instead of a signature check. At most `MAX_REMEMBERED` tokens are kept, the oldest dropped
+first; a token that failed is never remembered.
 """
 
 from __future__ import annotations
@@ -43,6 +49,8 @@ SUPPORTED_ALGORITHMS = frozenset({"ES256", "RS256"})
 TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt"})
 # Far above any real access token; bounds the work an anonymous caller can cause.
 MAX_TOKEN_LENGTH = 16 * 1024
+# Verified tokens remembered: far more partners and customer sessions than are active at once.
+MAX_REMEMBERED = 10_000
 
 
 @dataclass(frozen=True)
@@ -96,8 +104,27 @@ class TokenValidator:
         self._audience = audience
         self._leeway_s = leeway_s
         self._clock = clock
+        # token -> (its caller, the instant it stops being accepted); insertion ordered.
+        self._verified: dict[str, tuple[Caller, float]] = {}
 
     async def validate(self, token: str) -> Caller:
+        remembered = self._verified.get(token)
+        if remembered is not None:
+            caller, until = remembered
+            if self._clock() < until:
+                return caller
+            del self._verified[token]
+            raise TokenExpiredError("the token has expired")
+        caller, claims = await self._verify(token)
+        exp = claims.get("exp")
+        if isinstance(exp, int | float) and not isinstance(exp, bool):
+            if len(self._verified) >= MAX_REMEMBERED:
+                del self._verified[next(iter(self._verified))]
+            # joserfc refuses a token once `exp <= int(now) - leeway`: the same instant.
+            self._verified[token] = (caller, exp + self._leeway_s)
+        return caller
+
+    async def _verify(self, token: str) -> tuple[Caller, dict[str, Any]]:
         if len(token) > MAX_TOKEN_LENGTH:
             raise AuthenticationError("the token is too long")
         parts = unverified_parts(token)
@@ -135,13 +162,14 @@ class TokenValidator:
         if not isinstance(partner_id, str) or not partner_id:
             raise AuthenticationError("the token names no client (client_id or sub)")
         jti = claims.get("jti")
-        return Caller(
+        caller = Caller(
             partner_id=partner_id,
             scopes=_scopes(claims),
             issuer=issuer.issuer,
             token_id=jti if isinstance(jti, str) else None,
             session=_session(claims, partner_id),
         )
+        return caller, claims
 
     def _check_times(self, claims: dict[str, Any]) -> None:
         registry = jwt.JWTClaimsRegistry(

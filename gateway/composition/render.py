@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from google.protobuf import timestamp_pb2
 from google.type import date_pb2, money_pb2
 
 from adapters import HeldBooking, NotCovered, Offer
 from bundles import Trip
 from gateway.i18n import Texts
 from gateway.money import from_money, to_money
+from gateway.timestamps import timestamp_message
 from partnergateway.v1 import solution_pb2
 
 
@@ -56,8 +56,6 @@ def traveller_notes(
 
 
 def offer_message(offer: Offer, partner_name: str, texts: Texts) -> solution_pb2.Offer:
-    expire = timestamp_pb2.Timestamp()
-    expire.FromDatetime(offer.expires_at)
     currency = offer.price.currency_code
     return solution_pb2.Offer(
         partner_id=offer.partner_id,
@@ -72,7 +70,7 @@ def offer_message(offer: Offer, partner_name: str, texts: Texts) -> solution_pb2
             total_text=texts.money(offer.price.total, currency),
         ),
         rating=offer.rating,
-        expire_time=expire,
+        expire_time=timestamp_message(offer.expires_at),
         attributes=dict(offer.attributes),
         uncovered_travellers=traveller_notes(offer.not_covered, texts),
     )

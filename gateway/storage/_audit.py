@@ -22,6 +22,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
+from functools import cache
 from typing import Protocol
 
 GENESIS_HASH = "0" * 64
@@ -122,6 +123,11 @@ def canonical_json(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
+@cache
+def _record_fields() -> tuple[str, ...]:
+    return tuple(field.name for field in fields(AuditRecord))
+
+
 def entry_hash(prev_hash: str, seq: int, at: datetime, record: AuditRecord) -> str:
     """The hash of an entry: SHA-256 (hex) over `prev_hash` followed by the canonical JSON of
     `seq`, `at` (ISO 8601 in UTC, with microseconds) and every field of `record`.
@@ -135,7 +141,7 @@ def entry_hash(prev_hash: str, seq: int, at: datetime, record: AuditRecord) -> s
         "seq": seq,
         "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
     }
-    for field in fields(record):
-        value = getattr(record, field.name)
-        content[field.name] = list(value) if isinstance(value, tuple) else value
+    for name in _record_fields():
+        value = getattr(record, name)
+        content[name] = list(value) if isinstance(value, tuple) else value
     return hashlib.sha256((prev_hash + canonical_json(content)).encode()).hexdigest()

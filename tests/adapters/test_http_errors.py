@@ -180,3 +180,33 @@ async def test_a_failing_token_endpoint_maps_like_any_other_answer(
         await post(partner)
 
     assert type(caught.value) is expected
+
+
+async def test_a_transient_failure_then_an_answer_is_one_retry() -> None:
+    answers = iter([error(503)(httpx2.Request("POST", "/")), httpx2.Response(201, json={"h": 1})])
+    partner = Partner(lambda request: next(answers))
+    client = PartnerHttpClient(CONFIG, transport=httpx2.MockTransport(partner))
+    try:
+        answer = await client.post_json(
+            "/v1/holds", {"offer_id": "o-1"}, deadline=time.monotonic() + 5, idempotency_key="k"
+        )
+    finally:
+        await client.aclose()
+    assert answer == {"h": 1}
+    assert len(partner.api_calls) == 2
+    assert client.retries == 1
+
+
+async def test_an_empty_retry_budget_leaves_one_attempt() -> None:
+    partner = Partner(error(503))
+    client = PartnerHttpClient(CONFIG, transport=httpx2.MockTransport(partner))
+    while client._retry_budget.try_spend():  # a partner that failed a lot just now
+        pass
+    try:
+        with pytest.raises(PartnerUnavailable):
+            await client.post_json("/v1/holds", {}, deadline=time.monotonic() + 5)
+    finally:
+        await client.aclose()
+    # The call's own deposit (a fifth of a retry by default) is not a whole retry.
+    assert len(partner.api_calls) == 1
+    assert client.retries == 0

@@ -130,6 +130,7 @@ def validator_for(
     monotonic: Any = time.monotonic,
     leeway_s: int = 30,
     algorithms: frozenset[str] = frozenset({"ES256", "RS256"}),
+    clock: Any = time.time,
 ) -> TokenValidator:
     keys = IssuerKeys(
         fake.issuer,
@@ -142,7 +143,7 @@ def validator_for(
         ),
         monotonic,
     )
-    return TokenValidator([TrustedIssuer(keys, algorithms)], AUDIENCE, leeway_s)
+    return TokenValidator([TrustedIssuer(keys, algorithms)], AUDIENCE, leeway_s, clock)
 
 
 def code_and_reason(error: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, str]:

@@ -108,6 +108,41 @@ async def test_expiry_within_the_leeway_is_tolerated() -> None:
     await validator_for(fake, leeway_s=30).validate(token)
 
 
+async def test_a_remembered_token_is_refused_once_it_expires() -> None:
+    fake = FakeIssuer()
+    clock = Monotonic()
+    clock.now = time.time()
+    validator = validator_for(fake, leeway_s=30, clock=clock)
+    token = sign(fake.key, claims(exp=int(clock.now) + 60))
+    first = await validator.validate(token)
+    assert await validator.validate(token) == first  # remembered: the same caller
+    clock.now += 60 + 29
+    assert await validator.validate(token) == first  # still within the leeway
+    clock.now += 1
+    await refused(validator.validate(token), "TOKEN_EXPIRED")
+    await refused(validator.validate(token), "TOKEN_EXPIRED")  # and stays refused
+
+
+async def test_a_remembered_signature_does_not_vouch_for_other_claims() -> None:
+    fake = FakeIssuer()
+    validator = validator_for(fake)
+    token = sign(fake.key, claims())
+    await validator.validate(token)
+    header, _, signature = token.split(".")
+    forged = ".".join([header, b64_json(claims(client_id="airline-a")), signature])
+    await refused(validator.validate(forged), "TOKEN_INVALID")
+    assert (await validator.validate(token)).partner_id == "telecom-cn"
+
+
+async def test_a_refused_token_is_checked_again_not_remembered() -> None:
+    fake = FakeIssuer()
+    validator = validator_for(fake)
+    token = sign(fake.key, claims(aud="someone-else"))
+    for _ in range(2):
+        with pytest.raises(AudienceMismatchError):
+            await validator.validate(token)
+
+
 async def test_a_token_without_exp_is_refused() -> None:
     fake = FakeIssuer()
     error = await refused(
