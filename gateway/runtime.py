@@ -24,7 +24,7 @@ from gateway.booking import (
     OrderNotifier,
     OrderService,
     SagaRunner,
-    SagaSettings,
+    StepHook,
     recovery_loop,
 )
 from gateway.feedback import FeedbackService
@@ -32,10 +32,8 @@ from gateway.partners import PartnerDirectory
 from gateway.privacy.service import ConsentService
 from gateway.ratelimit import RateLimiter
 from gateway.resilience import (
-    BreakerPolicy,
     BreakerState,
     Bulkhead,
-    BulkheadPolicy,
     CircuitBreaker,
     GuardedAdapter,
 )
@@ -70,23 +68,10 @@ class RunningGateway:
         return f"127.0.0.1:{self.port}"
 
 
-def crash_hook(crash_at: str | None) -> Callable[[str], None] | None:
-    """For crash-safety tests only: SIGKILL this process when the saga reaches `crash_at`."""
-    if not crash_at:
-        return None
-
-    def crash(point: str) -> None:
-        if point == crash_at:
-            log.warning("crash test: SIGKILL at %s", point)
-            os.kill(os.getpid(), signal.SIGKILL)
-
-    return crash
-
-
 def guard_factory(settings: ResilienceSettings) -> Callable[[PartnerAdapter], PartnerAdapter]:
     """Wraps each partner's adapter in its own circuit breaker and bulkhead."""
-    breaker = BreakerPolicy(**settings.breaker.model_dump())
-    bulkhead = BulkheadPolicy(**settings.bulkhead.model_dump())
+    breaker = settings.breaker.policy()
+    bulkhead = settings.bulkhead.policy()
 
     def guard(adapter: PartnerAdapter) -> PartnerAdapter:
         return GuardedAdapter(adapter, CircuitBreaker(breaker), Bulkhead(bulkhead))
@@ -129,11 +114,14 @@ async def running_gateway(
     *,
     reuse_port: bool = False,
     telemetry: Telemetry | None = None,
+    step_hook: StepHook | None = None,
 ) -> AsyncIterator[RunningGateway]:
     """A started gateway; on exit it stops taking calls, drains, and closes its resources.
 
     On start it resumes every booking saga left unfinished (by this or a dead replica).
     `reuse_port` shares the port with sibling worker processes (SO_REUSEPORT).
+    `step_hook` sees every point the booking sagas pass: a seam for the crash-safety tests
+    (`tests/crashing_gateway.py`), which no command sets.
     """
     recipes = load_recipes(settings.composition.recipe_dirs)
     directory = PartnerDirectory.from_configs(
@@ -163,8 +151,8 @@ async def running_gateway(
         recipes,
         _replica_id(booking),
         notifier,
-        SagaSettings(step_timeout_s=booking.step_timeout_s, lease_ttl_s=booking.lease_ttl_s),
-        crash_hook(booking.crash_at),
+        booking.saga_policy(),
+        step_hook,
         telemetry,
     )
     if telemetry is not None:

@@ -3,9 +3,10 @@ the local PostgreSQL for the tests that need it.
 
 The gateway requires tokens, as by default: its embedded issuer (on a free port) has every
 partner as a client (`tests.support.issuer_clients`), and the `channel` fixture's calls carry
-the token of the partner they act as, through the command line's own client interceptors
-(`gateway.cli.credentials`): the partner the request names, else the one of
-`acting_as(...)`, else `tests.support.DEFAULT_PARTNER`.
+the token of the partner they act as, through the client package's interceptors
+(`gateway.client.credentials`): the partner the request names, else
+`tests.support.DEFAULT_PARTNER`. To act as another partner, a test says so:
+`client.for_partner(...)`.
 
 PostgreSQL comes from `PSG_TEST_POSTGRES_DSN`. Without a reachable server the PostgreSQL
 cases are skipped on a workstation but fail in CI (`CI` set), so CI never passes by
@@ -25,9 +26,8 @@ import pytest
 from joserfc.jwk import ECKey
 from psycopg import sql
 
-from gateway.cli.channels import open_channel
-from gateway.cli.credentials import PartnerTokens
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.client import GatewayClient, PartnerTokens, open_channel
 from gateway.resilience import GuardedAdapter
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import (
@@ -107,6 +107,14 @@ async def channel(
 ) -> AsyncIterator[grpc.aio.Channel]:
     async with open_channel(gateway.target, tokens=tokens) as channel:
         yield channel
+
+
+@pytest.fixture(scope="session")
+async def client(gateway: RunningGateway, tokens: PartnerTokens) -> AsyncIterator[GatewayClient]:
+    """The session gateway's client, acting as `tests.support.DEFAULT_PARTNER` unless a request
+    names another; `client.for_partner(p)` acts as `p` (one channel per partner, kept)."""
+    async with GatewayClient(gateway.target, tokens=tokens) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -24,16 +24,17 @@ async def gateway_process(
     config: Path, crash_at: str | None = None, *, start_timeout_s: float = 60.0
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     """`serve --config config` in a child process, once it serves: the process and its
-    target. The caller's `PSG_*`/`OTEL_*` variables are left out (the config says it all);
-    `crash_at` arms the saga's crash hook. Terminated on exit."""
+    target. The caller's `PSG_*`/`OTEL_*` variables are left out (the config says it all).
+    With `crash_at`, the same gateway from the test-only entry point that SIGKILLs it when a
+    saga reaches that point (`tests.crashing_gateway`). Terminated on exit."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PSG_", "OTEL_"))}
+    command: tuple[str, ...] = ("gateway", "serve")
     if crash_at:
-        env["PSG_BOOKING__CRASH_AT"] = crash_at
+        command = ("tests.crashing_gateway", "--crash-at", crash_at)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "gateway",
-        "serve",
+        *command,
         "--config",
         str(config),
         env=env,

@@ -15,8 +15,9 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from joserfc.jwk import ECKey
 
-from gateway.cli.channels import ClientTls, open_channel
-from gateway.cli.credentials import PartnerTokens
+from gateway.cli.sandbox_partners import SANDBOX_PARTNER_IDS
+from gateway.client.channels import ClientTls, open_channel
+from gateway.client.credentials import PartnerTokens
 from gateway.runtime import RunningGateway
 from gateway.settings import GatewaySettings, IssuerClientSettings
 
@@ -30,7 +31,7 @@ else:
 
 
 #: Acted as by test calls whose request names no partner (`GetSolution`, or a request that
-#: leaves the partner to the token), outside an `acting_as(...)` block.
+#: leaves the partner to the token), unless the test picks another (`client.for_partner`).
 DEFAULT_PARTNER = "telecom-cn"
 #: Registered with the test issuer with a key (private_key_jwt) besides its secret.
 KEY_CLIENT = "insurer-a"
@@ -66,6 +67,15 @@ def partner_tokens(
     )
 
 
+def sandbox_tokens(issuer_url: str) -> PartnerTokens:
+    """Tokens from the issuer of a `serve --sandbox` gateway set up by nobody, as the command
+    line gets them there: the sandbox partners' well-known secrets (never a default of the
+    settings, whose partners are none)."""
+    return PartnerTokens.from_settings(
+        GatewaySettings(), issuer_url, sandbox_partners=SANDBOX_PARTNER_IDS
+    )
+
+
 def bearer(token: str) -> tuple[tuple[str, str], ...]:
     """Call metadata carrying `token`; the token channels then add none of their own."""
     return (("authorization", f"Bearer {token}"),)
@@ -90,7 +100,7 @@ def token_channel(
     settings: GatewaySettings, gateway: RunningGateway, tls: ClientTls | None = None
 ) -> grpc.aio.Channel:
     """A channel to `gateway` whose calls carry the acting partner's token: the partner the
-    request names, else the one of `acting_as(...)`, else `DEFAULT_PARTNER`."""
+    request names, else `DEFAULT_PARTNER`."""
     return open_channel(gateway.target, tls, tokens=partner_tokens(settings, gateway))
 
 

@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import httpx2
 
@@ -20,7 +21,11 @@ from gateway.auth._issuer_app import issuer_app
 from gateway.auth._jwks import IssuerKeys, KeyPolicy
 from gateway.auth._scopes import ALL_SCOPES
 from gateway.auth._validator import TokenValidator, TrustedIssuer
-from gateway.settings import AuthSettings, TokenIssuerSettings
+
+if TYPE_CHECKING:
+    # Types only: the settings import the booking saga's policy, and the booking package
+    # imports this one, so a run-time import here would be a cycle.
+    from gateway.settings import AuthSettings, TokenIssuerSettings
 
 __all__ = ["AuthRuntime", "auth_runtime", "issuer_clients", "missing_token_source"]
 

@@ -2,7 +2,13 @@
 
 from gateway.booking.notifier import OrderNotifier
 from gateway.booking.recovery import recovery_loop, resume_unfinished
-from gateway.booking.saga import CANCEL_REQUESTED, BookingStore, SagaRunner, SagaSettings
+from gateway.booking.saga import (
+    CANCEL_REQUESTED,
+    BookingStore,
+    SagaRunner,
+    SagaSettings,
+    StepHook,
+)
 from gateway.booking.service import OrderService
 
 __all__ = [
@@ -12,6 +18,7 @@ __all__ = [
     "OrderService",
     "SagaRunner",
     "SagaSettings",
+    "StepHook",
     "recovery_loop",
     "resume_unfinished",
 ]

@@ -29,8 +29,10 @@ from gateway.storage import OrderStore as _OrderStore
 from gateway.telemetry.metrics import GatewayMetrics
 from partnergateway.v1 import solution_pb2
 
-# Where the saga may stop: a crash-test hook (`booking.crash_at`), never set in production.
-CrashHook = Callable[[str], None]
+StepHook = Callable[[str], None]
+"""Called with the name of each point a saga passes (`before_commit:hold:started:flight`,
+`after_call:confirm:car`, …): the seam through which the crash-safety tests stop a gateway
+there (`tests/crashing_gateway.py`). Production sets none."""
 
 
 class BookingStore(_OrderStore, SolutionStore, ConsentStore, AuditStore, Protocol):
@@ -43,12 +45,12 @@ class Progress:
         store: BookingStore,
         notifier: OrderNotifier,
         metrics: GatewayMetrics,
-        crash: CrashHook,
+        reached: StepHook,
     ) -> None:
         self.store = store
         self._notifier = notifier
         self._metrics = metrics
-        self.crash = crash
+        self.reached = reached
 
     async def step(
         self,
@@ -63,7 +65,7 @@ class Progress:
     ) -> None:
         """Records one partner call's step: `started` before the call (the component as it
         was), then its outcome together with the component's new state."""
-        self.crash(f"before_commit:{step.value}:{phase.value}:{c.kind}")
+        self.reached(f"before_commit:{step.value}:{phase.value}:{c.kind}")
         events = [NewEvent(event, {"component": c.kind, "detail": c.detail})] if event else []
         await self.save(
             lease,
@@ -74,7 +76,7 @@ class Progress:
             events=events,
             audit=audit,
         )
-        self.crash(f"after_commit:{step.value}:{phase.value}:{c.kind}")
+        self.reached(f"after_commit:{step.value}:{phase.value}:{c.kind}")
 
     async def save(
         self,

@@ -160,7 +160,7 @@ class PartnerSteps:
                 audit=[_answered(sent, outcome.value)],
             )
             return
-        self._progress.crash(f"after_call:hold:{c.kind}")
+        self._progress.reached(f"after_call:hold:{c.kind}")
         held = replace(
             c,
             state=ComponentState.HELD,
@@ -202,7 +202,7 @@ class PartnerSteps:
                 event="component_confirm_failed",
             )
             return
-        self._progress.crash(f"after_call:confirm:{c.kind}")
+        self._progress.reached(f"after_call:confirm:{c.kind}")
         confirmed = replace(c, state=ComponentState.CONFIRMED, reference=done.reference, detail="")
         await self._progress.step(
             lease,
@@ -285,7 +285,7 @@ class PartnerSteps:
                 audit=[_answered(sent, "refused")],
             )
             return None
-        self._progress.crash(f"after_call:resolve:{c.kind}")
+        self._progress.reached(f"after_call:resolve:{c.kind}")
         found = replace(c, hold_outcome=HoldOutcome.HELD, hold_id=hold.hold_id, disclosure=None)
         await self._progress.step(
             lease,
@@ -317,7 +317,7 @@ class PartnerSteps:
                 lease, stuck, step, StepPhase.FAILED, key, event="component_needs_attention"
             )
             return
-        self._progress.crash(f"after_call:{step.value}:{c.kind}")
+        self._progress.reached(f"after_call:{step.value}:{c.kind}")
         final = ComponentState.CANCELLED if step == StepKind.CANCEL else ComponentState.RELEASED
         refund = (
             "" if done.refund is None else f"refund {done.refund.total} {done.refund.currency_code}"

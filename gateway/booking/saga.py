@@ -19,14 +19,15 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
 from bundles import Recipe
-from gateway.booking._progress import BookingStore, CrashHook, Progress
+from gateway.booking._progress import BookingStore, Progress, StepHook
 from gateway.booking._steps import CONSENT_WITHDRAWN, PartnerSteps, StepSettings
 from gateway.booking.notifier import OrderNotifier
+from gateway.booking.policy import SagaSettings
 from gateway.booking.requote import requote
 from gateway.partners import PartnerDirectory
 from gateway.storage import (
@@ -52,27 +53,13 @@ __all__ = [
     "CANCEL_REQUESTED",
     "CONSENT_WITHDRAWN",
     "BookingStore",
-    "CrashHook",
     "SagaRunner",
     "SagaSettings",
+    "StepHook",
 ]
 
 
-@dataclass(frozen=True)
-class SagaSettings:
-    step_timeout_s: float = 5.0
-    """Budget of one partner call, retries included."""
-    lease_ttl_s: float = 15.0
-    """A replica that stops renewing for this long loses its sagas to another."""
-    undo_attempts: int = 3
-    """A release (or the repeat of a hold whose answer was lost) is tried this many times,
-    each with twice the budget of the one before, before a person must look."""
-
-    def __post_init__(self) -> None:
-        if self.step_timeout_s <= 0 or self.lease_ttl_s <= 0:
-            raise ValueError("step_timeout_s and lease_ttl_s must be positive")
-        if self.undo_attempts < 1:
-            raise ValueError(f"undo_attempts must be at least 1, got {self.undo_attempts}")
+_DEFAULT_POLICY = SagaSettings()
 
 
 class SagaRunner:
@@ -83,8 +70,8 @@ class SagaRunner:
         recipes: Mapping[str, Recipe],
         replica_id: str,
         notifier: OrderNotifier,
-        settings: SagaSettings = SagaSettings(),
-        crash_hook: CrashHook | None = None,
+        settings: SagaSettings = _DEFAULT_POLICY,
+        step_hook: StepHook | None = None,
         telemetry: Telemetry | None = None,
     ) -> None:
         self._store = store
@@ -94,7 +81,7 @@ class SagaRunner:
         self._settings = settings
         telemetry = telemetry or Telemetry()
         metrics = telemetry.metrics
-        self._progress = Progress(store, notifier, metrics, crash_hook or (lambda point: None))
+        self._progress = Progress(store, notifier, metrics, step_hook or (lambda point: None))
         self._steps = PartnerSteps(
             self._progress,
             directory,

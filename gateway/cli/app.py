@@ -44,6 +44,21 @@ def _knobs(items: list[str] | None) -> dict[str, dict[str, Any]]:
     return knobs
 
 
+_NO_PARTNERS = (
+    "no partners are configured, so the gateway could compose nothing: list them under "
+    "`partners` in the settings (--config FILE, see docs/configuration.md), or run the "
+    "sandbox partners with it: `serve --sandbox`."
+)
+
+
+def _start_problems(settings: GatewaySettings) -> list[str]:
+    """Why a gateway with these settings would be of no use to anyone: no partners to ask,
+    or no caller able to get a token."""
+    problems = [] if settings.partners else [_NO_PARTNERS]
+    token_problem = missing_token_source(settings.auth)
+    return problems if token_problem is None else [*problems, token_problem]
+
+
 @app.command()
 def serve(
     config: ConfigOption = None,
@@ -64,8 +79,9 @@ def serve(
 ) -> None:
     """Run the gateway until SIGTERM/SIGINT (health turns NOT_SERVING, then calls drain).
 
-    Every call needs a partner's access token (auth.required): without --sandbox, configure
-    who can get one (auth.issuer.clients or auth.trusted_issuers), or it refuses to start."""
+    Without --sandbox, configure the partners to ask (partners) and who can get a token to
+    call (auth.issuer.clients or auth.trusted_issuers; tokens are required by default), or it
+    refuses to start."""
     settings = load_settings(config)
     setup_logging(settings.log_level)
     knobs = _knobs(knob)
@@ -73,9 +89,11 @@ def serve(
         raise typer.BadParameter(
             "knobs are the sandbox partners': add --sandbox", param_hint="--knob"
         )
-    problem = None if sandbox or worker is not None else missing_token_source(settings.auth)
-    if problem is not None:
+    # --sandbox brings partners and their tokens; a worker's settings were checked by its parent.
+    problems = [] if sandbox or worker is not None else _start_problems(settings)
+    for problem in problems:
         err.print(f"[red]Not starting:[/red] {escape(problem)}")
+    if problems:
         raise typer.Exit(2)
     if worker is not None:
         if sandbox:

@@ -17,13 +17,6 @@ from bundles import geo
 from gateway.cli import commands, orders
 from gateway.cli import consents as consents_cli
 from gateway.cli import feedback as feedback_cli
-from gateway.cli.journey import (
-    DEFAULT_ENTRY_PARTNERS,
-    ENTRY_KINDS,
-    HeldProduct,
-    Person,
-    sample_family,
-)
 from gateway.cli.memory import Subject
 from gateway.cli.options import (
     ConfigOption,
@@ -35,8 +28,15 @@ from gateway.cli.options import (
     TlsKeyOption,
     tls_options,
 )
-from gateway.cli.runner import Acting, Prepared, act_as, err, fail, prepare, run
+from gateway.cli.runner import Acting, Prepared, err, fail, prepare, run
 from gateway.cli.travellers import TRAVELLER_HELP, parse_traveller, with_home_airport
+from gateway.client.journeys import (
+    DEFAULT_ENTRY_PARTNERS,
+    ENTRY_KINDS,
+    HeldProduct,
+    Person,
+    sample_family,
+)
 from gateway.settings import load_settings
 
 __all__ = ["register"]
@@ -97,11 +97,10 @@ def compose_command(
     except ValueError as exc:
         fail(f"--destination: {exc}")
     prepared = prepare(config, target)
-    target = prepared.target
-    act_as(prepared, partner or DEFAULT_ENTRY_PARTNERS[entry])
+    client = prepared.client(partner or DEFAULT_ENTRY_PARTNERS[entry], tls)
     run(
         commands.compose(
-            target,
+            client,
             entry,
             plan,
             partner,
@@ -109,11 +108,10 @@ def compose_command(
             deadline_s=timeout,
             console=err,
             memory=prepared.memory,
-            tls=tls,
             held=products,
             language_code=language,
         ),
-        target=target,
+        client=client,
         as_json=as_json,
     )
 
@@ -151,16 +149,13 @@ def book_command(
     """Book a solution across every partner in it, as the partner that composed it."""
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
-    target = prepared.target
     acting = _acting(prepared, Subject.SOLUTION, solution_id, partner)
     if prepared.settings.auth.required:  # else the solution names its partner (GetSolution)
         acting.required()
-    act_as(prepared, acting.partner)
+    client = prepared.client(acting.partner, tls)
     order = run(
-        orders.book(
-            target, solution_id, acting.partner, request_id, as_json, 60.0, tls=tls, console=err
-        ),
-        target=target,
+        orders.book(client, solution_id, acting.partner, request_id, as_json, 60.0, console=err),
+        client=client,
         as_json=as_json,
         hint=acting.hint,
     )
@@ -185,11 +180,11 @@ def order_command(
     """Show one order with every partner's reference."""
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
-    target = prepared.target
     acting, who = _act_for(prepared, Subject.ORDER, order_id, partner)
+    client = prepared.client(who, tls)
     run(
-        orders.get_order(target, order_id, who, as_json, tls=tls),
-        target=target,
+        orders.get_order(client, order_id, who, as_json),
+        client=client,
         as_json=as_json,
         hint=acting.hint,
     )
@@ -213,13 +208,12 @@ def orders_command(
     """List the orders a partner booked."""
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
-    target = prepared.target
     partners = [partner] if partner else prepared.memory.partners(Subject.ORDER)
     if not partners:
         err.print("No orders booked from this command line yet; --partner lists a partner's.")
         return
-    act_as(prepared, partners[0])
-    run(orders.list_orders(target, partners, as_json, tls=tls), target=target, as_json=as_json)
+    client = prepared.client(partners[0], tls)
+    run(orders.list_orders(client, partners, as_json), client=client, as_json=as_json)
 
 
 def cancel_command(
@@ -237,11 +231,11 @@ def cancel_command(
     """Quote the refunds of cancelling an order (or components); --confirm cancels."""
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
-    target = prepared.target
     acting, who = _act_for(prepared, Subject.ORDER, order_id, partner)
+    client = prepared.client(who, tls)
     run(
-        orders.cancel(target, order_id, who, component or [], confirm, as_json, tls=tls),
-        target=target,
+        orders.cancel(client, order_id, who, component or [], confirm, as_json),
+        client=client,
         as_json=as_json,
         hint=acting.hint,
     )
@@ -260,12 +254,12 @@ def watch_command(
     """Follow an order's events until it is final."""
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
-    target = prepared.target
     acting, who = _act_for(prepared, Subject.ORDER, order_id, partner)
     _note(acting)
+    client = prepared.client(who, tls)
     run(
-        orders.watch(target, order_id, who, after, tls=tls),
-        target=target,
+        orders.watch(client, order_id, who, after),
+        client=client,
         as_json=False,
         hint=acting.hint,
     )
@@ -290,15 +284,14 @@ def feedback_command(
         fail("give exactly one of --solution and --order")
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
-    target = prepared.target
     if solution is not None:
         acting = _acting(prepared, Subject.SOLUTION, solution, partner)
     else:
         acting = _acting(prepared, Subject.ORDER, order or "", partner)
-    act_as(prepared, acting.partner)
+    client = prepared.client(acting.partner, tls)
     run(
         feedback_cli.submit(
-            target,
+            client,
             solution_id=solution,
             order_id=order,
             score=score,
@@ -306,9 +299,8 @@ def feedback_command(
             partner=acting.partner,
             request_id=request_id,
             as_json=as_json,
-            tls=tls,
         ),
-        target=target,
+        client=client,
         as_json=as_json,
         hint=acting.hint,
     )
@@ -341,13 +333,8 @@ def kpis_command(
         return
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
-    target = prepared.target
-    act_as(prepared, partner)
-    run(
-        feedback_cli.kpis(target, partner, recipe, as_json, tls=tls),
-        target=target,
-        as_json=as_json,
-    )
+    client = prepared.client(partner, tls)
+    run(feedback_cli.kpis(client, partner, recipe, as_json), client=client, as_json=as_json)
 
 
 consent_app = typer.Typer(help="A customer's consent, as the gateway recorded it.")
@@ -367,11 +354,11 @@ def consent_show_command(
     """Show a consent (only to the partner that collected it)."""
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
-    target = prepared.target
-    acting, _ = _act_for(prepared, Subject.CONSENT, consent_id, partner)
+    acting, who = _act_for(prepared, Subject.CONSENT, consent_id, partner)
+    client = prepared.client(who, tls)
     run(
-        consents_cli.get_consent(target, consent_id, as_json, tls=tls),
-        target=target,
+        consents_cli.get_consent(client, consent_id, as_json),
+        client=client,
         as_json=as_json,
         hint=acting.hint,
     )
@@ -391,11 +378,11 @@ def consent_withdraw_command(
     """Withdraw a consent: nothing more is sent to any partner under it."""
     tls = tls_options(tls_ca, tls_cert, tls_key)
     prepared = prepare(config, target)
-    target = prepared.target
-    acting, _ = _act_for(prepared, Subject.CONSENT, consent_id, partner)
+    acting, who = _act_for(prepared, Subject.CONSENT, consent_id, partner)
+    client = prepared.client(who, tls)
     run(
-        consents_cli.withdraw_consent(target, consent_id, as_json, tls=tls),
-        target=target,
+        consents_cli.withdraw_consent(client, consent_id, as_json),
+        client=client,
         as_json=as_json,
         hint=acting.hint,
     )
@@ -408,12 +395,10 @@ def _acting(prepared: Prepared, subject: Subject, subject_id: str, given: str | 
 def _act_for(
     prepared: Prepared, subject: Subject, subject_id: str, given: str | None
 ) -> tuple[Acting, str]:
-    """Acts as the partner an id belongs to (the one given, else the one this command line
-    remembers): its tokens from now on. Returns how it was chosen, and the partner."""
+    """The partner an id belongs to (the one given, else the one this command line
+    remembers), which the command acts as. Returns how it was chosen, and the partner."""
     acting = _acting(prepared, subject, subject_id, given)
-    who = acting.required()
-    act_as(prepared, who)
-    return acting, who
+    return acting, acting.required()
 
 
 def _note(acting: Acting) -> None:

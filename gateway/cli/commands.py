@@ -19,9 +19,15 @@ from gateway.audit import verify_store
 from gateway.cli import feedback as feedback_cli
 from gateway.cli import orders
 from gateway.cli.audit import report_text
-from gateway.cli.channels import ClientTls, open_channel
-from gateway.cli.credentials import PartnerTokens, active_tokens, use_tokens
-from gateway.cli.journey import (
+from gateway.cli.logs import quiet_start
+from gateway.cli.memory import Memory, Subject
+from gateway.cli.options import client_target
+from gateway.cli.otel_edge import edge_telemetry, exports_traces
+from gateway.cli.render import solution_json, solutions_table, stdout_console
+from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.cli.sandbox_partners import apply_knobs, partners_table
+from gateway.client import GatewayClient, PartnerTokens
+from gateway.client.journeys import (
     DEFAULT_ENTRY_PARTNERS,
     ENTRY_KINDS,
     HeldProduct,
@@ -31,18 +37,11 @@ from gateway.cli.journey import (
     direct_sale_quote,
     traveller_message,
 )
-from gateway.cli.logs import quiet_start
-from gateway.cli.memory import Memory, Subject
-from gateway.cli.options import client_target
-from gateway.cli.otel_edge import edge_telemetry, exports_traces
-from gateway.cli.render import solution_json, solutions_table, stdout_console
-from gateway.cli.sandbox_link import link_to_sandbox
-from gateway.cli.sandbox_partners import apply_knobs, partners_table
 from gateway.runtime import RunningGateway, running_gateway, wait_for_termination
 from gateway.settings import GatewaySettings
 from gateway.telemetry import Telemetry, traced_call
 from gateway.web import demo_customer_page
-from partnergateway.v1 import feedback_pb2, order_pb2, solution_pb2, solution_service_pb2_grpc
+from partnergateway.v1 import feedback_pb2, order_pb2, solution_pb2
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
 
 
@@ -58,8 +57,6 @@ async def _gateway_with_sandbox(
         apply_knobs(cluster, knobs or {})
         linked = link_to_sandbox(settings, cluster)
         async with running_gateway(linked, address, telemetry=telemetry) as gateway:
-            # In-process client calls (the demo's) use this gateway's issuer when it needs tokens.
-            use_tokens(PartnerTokens.from_settings(linked, gateway.issuer_url))
             yield gateway, cluster
 
 
@@ -119,14 +116,18 @@ async def _demo(
     if once:
         settings = _issuer_on_any_port(settings)
     console.print("[bold]Starting sandbox partners and the gateway…[/bold]")
-    async with _gateway_with_sandbox(settings, address, telemetry) as (gateway, cluster):
+    async with (
+        _gateway_with_sandbox(settings, address, telemetry) as (gateway, cluster),
+        # The demo's calls get tokens from this gateway's issuer (when it requires them).
+        GatewayClient(gateway.target, tokens=_demo_tokens(settings, cluster, gateway)) as client,
+    ):
         if not as_json:
             console.print(partners_table(cluster))
         target = gateway.target
         plan = TripPlan.sample(datetime.now(UTC).date())
         held = await _buy_flight_directly(cluster, plan, console)
         solutions = await _four_entries(
-            target, plan, held, console, telemetry, show_traces=exports_traces(short_lived=once)
+            client, plan, held, console, telemetry, show_traces=exports_traces(short_lived=once)
         )
         for s in solutions:
             remember_solution(memory, s)
@@ -144,7 +145,7 @@ async def _demo(
             "across every partner…[/bold]"
         )
         order = await orders.book(
-            target, first.solution_id, first.entry.partner_id, None, as_json, 60.0
+            client, first.solution_id, first.entry.partner_id, None, as_json, 60.0
         )
         memory.remember(Subject.ORDER, order.order_id, order.partner_id)
         booked = order.state == order_pb2.ORDER_STATE_CONFIRMED and all(
@@ -152,7 +153,7 @@ async def _demo(
         )
         console.print("[bold]The customer rates the trip 9 of 10; the KPIs so far:[/bold]")
         await feedback_cli.submit(
-            target,
+            client,
             solution_id=None,
             order_id=order.order_id,
             score=9,
@@ -161,7 +162,7 @@ async def _demo(
             request_id=None,
             as_json=as_json,
         )
-        feedback_cli.show_kpis(await _kpis_of_every_entry(target, solutions), as_json)
+        feedback_cli.show_kpis(await _kpis_of_every_entry(client, solutions), as_json)
         console.print(f"(later, without a gateway: {CLI} kpis --local --state-dir {state})")
         # Every disclosure above (quotes, holds) is in the audit log; its chain must hold.
         audit = await verify_store(gateway.store)
@@ -199,6 +200,12 @@ async def _demo(
         return identical and complete and booked and audit.ok
 
 
+def _demo_tokens(
+    settings: GatewaySettings, cluster: SandboxCluster, gateway: RunningGateway
+) -> PartnerTokens:
+    return PartnerTokens.from_settings(link_to_sandbox(settings, cluster), gateway.issuer_url)
+
+
 def remember_solution(memory: Memory, solution: solution_pb2.Solution) -> None:
     """The entry partner composed `solution` and collected its consent: later commands about
     either act as it."""
@@ -207,14 +214,14 @@ def remember_solution(memory: Memory, solution: solution_pb2.Solution) -> None:
 
 
 async def _kpis_of_every_entry(
-    target: str, solutions: list[solution_pb2.Solution]
+    client: GatewayClient, solutions: list[solution_pb2.Solution]
 ) -> list[feedback_pb2.KpiRow]:
     """The KPI rows of the demo's entry partners. With tokens, a partner sees its own rows
     only, so each is asked for as that partner; partners in order, as one report sorts."""
-    if not active_tokens().required:
-        return await feedback_cli.kpi_report(target, None, None)
+    if not client.tokens.required:
+        return await feedback_cli.kpi_report(client, None, None)
     partners = sorted({s.entry.partner_id for s in solutions})
-    return [row for pid in partners for row in await feedback_cli.kpi_report(target, pid, None)]
+    return [row for pid in partners for row in await feedback_cli.kpi_report(client, pid, None)]
 
 
 def _issuer_on_any_port(settings: GatewaySettings) -> GatewaySettings:
@@ -257,7 +264,7 @@ async def _buy_flight_directly(
 
 
 async def _four_entries(
-    target: str,
+    client: GatewayClient,
     plan: TripPlan,
     held: list[HeldProduct],
     console: Console,
@@ -267,27 +274,26 @@ async def _four_entries(
 ) -> list[solution_pb2.Solution]:
     solutions = []
     console.print("[bold]The trip, entered at each of the four partners:[/bold]")
-    async with open_channel(target) as channel:
-        stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
-        for kind in ENTRY_KINDS:
-            partner = DEFAULT_ENTRY_PARTNERS[kind]
-            started = time.perf_counter()
-            with traced_call(telemetry, f"demo.compose.{kind}") as (metadata, trace_id):
-                # The telecom's customer reads Chinese; the others' customers English.
-                language = _DEMO_LANGUAGES.get(kind, "en")
-                response = await stub.ComposeSolution(
-                    compose_request(kind, plan, partner, held=held, language_code=language),
-                    timeout=10,
-                    metadata=metadata,
-                )
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            # Under 80 columns, so a terminal never breaks a line inside an id or a number.
-            console.print(
-                f"  {partner:10} {kind:9} {response.solution.solution_id} {elapsed_ms:5.0f} ms"
+    stub = client.solutions
+    for kind in ENTRY_KINDS:
+        partner = DEFAULT_ENTRY_PARTNERS[kind]
+        started = time.perf_counter()
+        with traced_call(telemetry, f"demo.compose.{kind}") as (metadata, trace_id):
+            # The telecom's customer reads Chinese; the others' customers English.
+            language = _DEMO_LANGUAGES.get(kind, "en")
+            response = await stub.ComposeSolution(
+                compose_request(kind, plan, partner, held=held, language_code=language),
+                timeout=10,
+                metadata=metadata,
             )
-            if show_traces:  # a trace id is worth showing only when it is exported
-                console.print(f"  {'':20} trace {trace_id}")
-            solutions.append(response.solution)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        # Under 80 columns, so a terminal never breaks a line inside an id or a number.
+        console.print(
+            f"  {partner:10} {kind:9} {response.solution.solution_id} {elapsed_ms:5.0f} ms"
+        )
+        if show_traces:  # a trace id is worth showing only when it is exported
+            console.print(f"  {'':20} trace {trace_id}")
+        solutions.append(response.solution)
     return solutions
 
 
@@ -329,7 +335,7 @@ def _show(solutions: list[solution_pb2.Solution], as_json: bool, console: Consol
 
 
 async def compose(
-    target: str,
+    client: GatewayClient,
     entry: str,
     plan: TripPlan,
     partner: str | None,
@@ -338,18 +344,13 @@ async def compose(
     deadline_s: float,
     console: Console,
     memory: Memory,
-    tls: ClientTls | None = None,
     held: list[HeldProduct] | None = None,
     language_code: str = "en",
 ) -> solution_pb2.Solution:
     """Composes `plan` as the entry partner would, prints it with its ids and how to book it,
     and remembers the partner (`gateway.cli.memory`)."""
-    async with open_channel(target, tls) as channel:
-        stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
-        request = compose_request(
-            entry, plan, partner, held=held or [], language_code=language_code
-        )
-        response = await stub.ComposeSolution(request, timeout=deadline_s)
+    request = compose_request(entry, plan, partner, held=held or [], language_code=language_code)
+    response = await client.solutions.ComposeSolution(request, timeout=deadline_s)
     solution = response.solution
     remember_solution(memory, solution)
     if as_json:

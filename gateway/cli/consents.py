@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gateway.cli.channels import ClientTls, open_channel
 from gateway.cli.render import stdout_console
-from partnergateway.v1 import consent_pb2, consent_service_pb2, consent_service_pb2_grpc
+from gateway.client import GatewayClient
+from partnergateway.v1 import consent_pb2, consent_service_pb2
 
 
 def consent_json(consent: consent_pb2.Consent) -> dict[str, Any]:
@@ -40,23 +40,16 @@ def show_consent(consent: consent_pb2.Consent, as_json: bool) -> None:
     console.print(f"  covers         {', '.join(covered)}")
 
 
-async def get_consent(
-    target: str, consent_id: str, as_json: bool, *, tls: ClientTls | None = None
-) -> None:
-    async with open_channel(target, tls) as channel:
-        stub = consent_service_pb2_grpc.ConsentServiceStub(channel)
-        response = await stub.GetConsent(
-            consent_service_pb2.GetConsentRequest(consent_id=consent_id), timeout=10
-        )
+async def get_consent(client: GatewayClient, consent_id: str, as_json: bool) -> None:
+    """Asks as the client's partner: the request names none."""
+    response = await client.consents.GetConsent(
+        consent_service_pb2.GetConsentRequest(consent_id=consent_id), timeout=10
+    )
     show_consent(response.consent, as_json)
 
 
-async def withdraw_consent(
-    target: str, consent_id: str, as_json: bool, *, tls: ClientTls | None = None
-) -> None:
-    async with open_channel(target, tls) as channel:
-        stub = consent_service_pb2_grpc.ConsentServiceStub(channel)
-        response = await stub.WithdrawConsent(
-            consent_service_pb2.WithdrawConsentRequest(consent_id=consent_id), timeout=10
-        )
+async def withdraw_consent(client: GatewayClient, consent_id: str, as_json: bool) -> None:
+    response = await client.consents.WithdrawConsent(
+        consent_service_pb2.WithdrawConsentRequest(consent_id=consent_id), timeout=10
+    )
     show_consent(response.consent, as_json)

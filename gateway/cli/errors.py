@@ -1,23 +1,14 @@
-"""Errors the command line explains to a person in one line (no usage banner, no traceback),
-and telling "no gateway there" apart from every other failure."""
+"""Telling "no gateway there" apart from every other failure, so the command line can say so
+in one line (the client's own errors are `gateway.client.ClientError`)."""
 
 from __future__ import annotations
 
 import socket
 
-__all__ = ["CliError", "IssuerUnreachable", "gateway_listening", "no_gateway_message"]
+__all__ = ["gateway_listening", "no_gateway_message"]
 
 # A refused connection answers at once; a filtered or distant port should not stall a person.
 _PROBE_TIMEOUT_S = 1.0
-
-
-class CliError(Exception):
-    """A problem a person can fix; its message says how. Exit code 2."""
-
-
-class IssuerUnreachable(CliError):
-    """The token endpoint did not answer. The embedded issuer runs inside the gateway, so this
-    usually means no gateway runs at all: the command checks before saying which."""
 
 
 def gateway_listening(target: str) -> bool | None:

@@ -9,18 +9,12 @@ from typing import Any
 from rich import box
 from rich.table import Table
 
-from gateway.cli.channels import ClientTls, open_channel
 from gateway.cli.render import stdout_console
+from gateway.client import GatewayClient
 from gateway.feedback.render import kpi_row_message
 from gateway.settings import GatewaySettings
 from gateway.storage import open_store
-from partnergateway.v1 import (
-    feedback_pb2,
-    feedback_service_pb2,
-    feedback_service_pb2_grpc,
-    solution_service_pb2,
-    solution_service_pb2_grpc,
-)
+from partnergateway.v1 import feedback_pb2, feedback_service_pb2, solution_service_pb2
 
 DEFAULT_PARTNER = "telecom-cn"  # as for the order commands
 
@@ -82,7 +76,7 @@ def kpi_table(rows: list[feedback_pb2.KpiRow]) -> Table:
 
 
 async def submit(
-    target: str,
+    client: GatewayClient,
     *,
     solution_id: str | None,
     order_id: str | None,
@@ -91,27 +85,23 @@ async def submit(
     partner: str | None,
     request_id: str | None,
     as_json: bool,
-    tls: ClientTls | None = None,
 ) -> feedback_pb2.Feedback:
-    async with open_channel(target, tls) as channel:
-        if partner is None and solution_id is not None:
-            solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
-            found = await solutions.GetSolution(
-                solution_service_pb2.GetSolutionRequest(solution_id=solution_id), timeout=10
-            )
-            partner = found.solution.entry.partner_id
-        request = feedback_service_pb2.SubmitFeedbackRequest(
-            request_id=request_id or f"cli-{uuid.uuid4().hex}",
-            partner_id=partner or DEFAULT_PARTNER,
-            score=score,
-            comment=comment,
+    if partner is None and solution_id is not None:
+        found = await client.solutions.GetSolution(
+            solution_service_pb2.GetSolutionRequest(solution_id=solution_id), timeout=10
         )
-        if solution_id is not None:
-            request.solution_id = solution_id
-        else:
-            request.order_id = order_id or ""
-        stub = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
-        response = await stub.SubmitFeedback(request, timeout=10)
+        partner = found.solution.entry.partner_id
+    request = feedback_service_pb2.SubmitFeedbackRequest(
+        request_id=request_id or f"cli-{uuid.uuid4().hex}",
+        partner_id=partner or DEFAULT_PARTNER,
+        score=score,
+        comment=comment,
+    )
+    if solution_id is not None:
+        request.solution_id = solution_id
+    else:
+        request.order_id = order_id or ""
+    response = await client.feedback.SubmitFeedback(request, timeout=10)
     if as_json:
         print(json.dumps(feedback_json(response.feedback), ensure_ascii=False))
     else:
@@ -122,26 +112,19 @@ async def submit(
 
 
 async def kpis(
-    target: str,
-    partner: str | None,
-    recipe: str | None,
-    as_json: bool,
-    *,
-    tls: ClientTls | None = None,
+    client: GatewayClient, partner: str | None, recipe: str | None, as_json: bool
 ) -> None:
-    show_kpis(await kpi_report(target, partner, recipe, tls=tls), as_json)
+    show_kpis(await kpi_report(client, partner, recipe), as_json)
 
 
 async def kpi_report(
-    target: str, partner: str | None, recipe: str | None, *, tls: ClientTls | None = None
+    client: GatewayClient, partner: str | None, recipe: str | None
 ) -> list[feedback_pb2.KpiRow]:
     """The rows of `partner` (all partners': only with auth off), sorted by partner, recipe."""
-    async with open_channel(target, tls) as channel:
-        stub = feedback_service_pb2_grpc.FeedbackServiceStub(channel)
-        response = await stub.GetKpiReport(
-            feedback_service_pb2.GetKpiReportRequest(partner_id=partner or "", recipe=recipe or ""),
-            timeout=30,
-        )
+    response = await client.feedback.GetKpiReport(
+        feedback_service_pb2.GetKpiReportRequest(partner_id=partner or "", recipe=recipe or ""),
+        timeout=30,
+    )
     return list(response.rows)
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.channels import ClientTls, client_tls
+from gateway.client import ClientTls
 
 __all__ = [
     "ConfigOption",
@@ -56,8 +56,10 @@ TlsKeyOption = Annotated[
 
 def tls_options(ca: Path | None, cert: Path | None, key: Path | None) -> ClientTls | None:
     """TLS options of a client command; none given: plaintext."""
+    if ca is None and cert is None and key is None:
+        return None
     try:
-        return client_tls(ca, cert, key)
+        return ClientTls(ca_file=ca, cert_file=cert, key_file=key)
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--tls-cert/--tls-key") from exc
 

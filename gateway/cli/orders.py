@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import Sequence
@@ -13,19 +12,11 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from gateway.cli.channels import ClientTls, open_channel
-from gateway.cli.credentials import acting_as
-from gateway.cli.journey import traveller_message
 from gateway.cli.render import amounts_in_text, money_json, money_text, stdout_console
 from gateway.cli.travellers import booking_travellers
-from partnergateway.v1 import (
-    entry_pb2,
-    order_pb2,
-    order_service_pb2,
-    order_service_pb2_grpc,
-    solution_service_pb2,
-    solution_service_pb2_grpc,
-)
+from gateway.client import GatewayClient
+from gateway.client.journeys import traveller_message
+from partnergateway.v1 import entry_pb2, order_pb2, order_service_pb2, solution_service_pb2
 
 
 def state_name(state: int) -> str:
@@ -86,64 +77,54 @@ def show_order(order: order_pb2.Order, as_json: bool) -> None:
 
 
 async def book(
-    target: str,
+    client: GatewayClient,
     solution_id: str,
     partner: str | None,
     request_id: str | None,
     as_json: bool,
     deadline_s: float,
     *,
-    tls: ClientTls | None = None,
     travellers: Sequence[entry_pb2.Traveller] | None = None,
     console: Console | None = None,
 ) -> order_pb2.Order:
     """Books `solution_id` with `travellers`' details; by default the travellers the solution
     was composed for, as `gateway.cli.travellers` makes them up. Acts as `partner`, else (with
     authentication off) as the solution's entry partner."""
-    async with open_channel(target, tls) as channel:
-        if partner is None or travellers is None:
-            solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
-            # GetSolution names no partner: the token says who asks.
-            with acting_as(partner) if partner else contextlib.nullcontext():
-                found = await solutions.GetSolution(
-                    solution_service_pb2.GetSolutionRequest(solution_id=solution_id),
-                    timeout=deadline_s,
-                )
-            partner = partner or found.solution.entry.partner_id
-            if travellers is None:
-                people, made_up = booking_travellers(found.solution.trip)
-                travellers = [traveller_message(p, documents=True) for p in people]
-                if made_up and console is not None:
-                    console.print(
-                        f"Booking with {len(people)} sample travellers matching the solution's "
-                        "(placeholder names and documents: the command line has no others)."
-                    )
-        stub = order_service_pb2_grpc.OrderServiceStub(channel)
-        request = order_service_pb2.BookSolutionRequest(
-            request_id=request_id or f"cli-{uuid.uuid4().hex}",
-            solution_id=solution_id,
-            partner_id=partner,
-            travellers=travellers,
+    if partner is None or travellers is None:
+        # GetSolution names no partner: the token says who asks.
+        asking = client.for_partner(partner) if partner else client
+        found = await asking.solutions.GetSolution(
+            solution_service_pb2.GetSolutionRequest(solution_id=solution_id),
+            timeout=deadline_s,
         )
-        response = await stub.BookSolution(request, timeout=deadline_s)
+        partner = partner or found.solution.entry.partner_id
+        if travellers is None:
+            people, made_up = booking_travellers(found.solution.trip)
+            travellers = [traveller_message(p, documents=True) for p in people]
+            if made_up and console is not None:
+                console.print(
+                    f"Booking with {len(people)} sample travellers matching the solution's "
+                    "(placeholder names and documents: the command line has no others)."
+                )
+    request = order_service_pb2.BookSolutionRequest(
+        request_id=request_id or f"cli-{uuid.uuid4().hex}",
+        solution_id=solution_id,
+        partner_id=partner,
+        travellers=travellers,
+    )
+    response = await client.orders.BookSolution(request, timeout=deadline_s)
     show_order(response.order, as_json)
     return response.order
 
 
-async def get_order(
-    target: str, order_id: str, partner: str, as_json: bool, *, tls: ClientTls | None = None
-) -> None:
-    async with open_channel(target, tls) as channel:
-        stub = order_service_pb2_grpc.OrderServiceStub(channel)
-        response = await stub.GetOrder(
-            order_service_pb2.GetOrderRequest(order_id=order_id, partner_id=partner), timeout=10
-        )
+async def get_order(client: GatewayClient, order_id: str, partner: str, as_json: bool) -> None:
+    response = await client.orders.GetOrder(
+        order_service_pb2.GetOrderRequest(order_id=order_id, partner_id=partner), timeout=10
+    )
     show_order(response.order, as_json)
 
 
-async def list_orders(
-    target: str, partners: Sequence[str], as_json: bool, *, tls: ClientTls | None = None
-) -> int:
+async def list_orders(client: GatewayClient, partners: Sequence[str], as_json: bool) -> int:
     """Prints the orders each of `partners` booked; says so when one has none. The count."""
     console = stdout_console()
     table = Table(box=box.SIMPLE_HEAD)
@@ -152,63 +133,57 @@ async def list_orders(
     table.add_column("state")
     table.add_column("totals", justify="right", no_wrap=True)
     count = 0
-    async with open_channel(target, tls) as channel:
-        stub = order_service_pb2_grpc.OrderServiceStub(channel)
-        for partner in partners:
-            found = 0
-            token = ""
-            while True:
-                with acting_as(partner):
-                    page = await stub.ListOrders(
-                        order_service_pb2.ListOrdersRequest(
-                            partner_id=partner, page_size=50, page_token=token
-                        ),
-                        timeout=10,
+    for partner in partners:
+        stub = client.for_partner(partner).orders
+        found = 0
+        token = ""
+        while True:
+            page = await stub.ListOrders(
+                order_service_pb2.ListOrdersRequest(
+                    partner_id=partner, page_size=50, page_token=token
+                ),
+                timeout=10,
+            )
+            for order in page.orders:
+                found += 1
+                if as_json:
+                    print(json.dumps(order_json(order), ensure_ascii=False))
+                else:
+                    table.add_row(
+                        order.order_id,
+                        partner,
+                        state_name(order.state),
+                        "\n".join(money_text(m) for m in order.totals),
                     )
-                for order in page.orders:
-                    found += 1
-                    if as_json:
-                        print(json.dumps(order_json(order), ensure_ascii=False))
-                    else:
-                        table.add_row(
-                            order.order_id,
-                            partner,
-                            state_name(order.state),
-                            "\n".join(money_text(m) for m in order.totals),
-                        )
-                token = page.next_page_token
-                if not token:
-                    break
-            if not found and not as_json:
-                console.print(f"No orders booked by {partner}.")
-            count += found
+            token = page.next_page_token
+            if not token:
+                break
+        if not found and not as_json:
+            console.print(f"No orders booked by {partner}.")
+        count += found
     if table.rows:
         console.print(table)
     return count
 
 
 async def cancel(
-    target: str,
+    client: GatewayClient,
     order_id: str,
     partner: str,
     kinds: list[str],
     confirm: bool,
     as_json: bool,
-    *,
-    tls: ClientTls | None = None,
 ) -> None:
-    async with open_channel(target, tls) as channel:
-        stub = order_service_pb2_grpc.OrderServiceStub(channel)
-        response = await stub.CancelOrder(
-            order_service_pb2.CancelOrderRequest(
-                request_id=f"cli-{uuid.uuid4().hex}",
-                order_id=order_id,
-                partner_id=partner,
-                component_kinds=kinds,
-                confirm=confirm,
-            ),
-            timeout=30,
-        )
+    response = await client.orders.CancelOrder(
+        order_service_pb2.CancelOrderRequest(
+            request_id=f"cli-{uuid.uuid4().hex}",
+            order_id=order_id,
+            partner_id=partner,
+            component_kinds=kinds,
+            confirm=confirm,
+        ),
+        timeout=30,
+    )
     refunds = [{"kind": r.kind, "refund": money_json(r.refund)} for r in response.refunds]
     if as_json:
         print(json.dumps({"refunds": refunds, "order": order_json(response.order)}))
@@ -222,21 +197,17 @@ async def cancel(
         console.print("This is a quote: add --confirm to cancel.")
 
 
-async def watch(
-    target: str, order_id: str, partner: str, after: int, *, tls: ClientTls | None = None
-) -> None:
+async def watch(client: GatewayClient, order_id: str, partner: str, after: int) -> None:
     console = stdout_console()
-    async with open_channel(target, tls) as channel:
-        stub = order_service_pb2_grpc.OrderServiceStub(channel)
-        request = order_service_pb2.WatchOrderRequest(
-            order_id=order_id, partner_id=partner, after_sequence=after
-        )
-        console.print(
-            escape(f"{'seq':>4} {'UTC':14} {'event':25} {'component':12} state, detail"),
-            style="bold",
-        )
-        async for update in stub.WatchOrder(request):
-            console.print(escape(event_line(update.event)))
+    request = order_service_pb2.WatchOrderRequest(
+        order_id=order_id, partner_id=partner, after_sequence=after
+    )
+    console.print(
+        escape(f"{'seq':>4} {'UTC':14} {'event':25} {'component':12} state, detail"),
+        style="bold",
+    )
+    async for update in client.orders.WatchOrder(request):
+        console.print(escape(event_line(update.event)))
 
 
 def event_line(e: order_pb2.OrderEvent) -> str:

@@ -22,13 +22,21 @@ from grpc_status import rpc_status
 from rich.console import Console
 from rich.markup import escape
 
-from gateway.cli.credentials import PartnerTokens, use_tokens
-from gateway.cli.errors import CliError, IssuerUnreachable, gateway_listening, no_gateway_message
+from gateway.cli.errors import gateway_listening, no_gateway_message
 from gateway.cli.memory import Memory, Subject
 from gateway.cli.options import client_target
+from gateway.cli.sandbox_partners import SANDBOX_PARTNER_IDS
+from gateway.client import (
+    ClientError,
+    ClientTls,
+    GatewayClient,
+    IssuerUnreachable,
+    NoActingPartner,
+    PartnerTokens,
+)
 from gateway.settings import GatewaySettings, load_settings
 
-__all__ = ["Acting", "Hint", "err", "fail", "field_violations", "prepare", "run"]
+__all__ = ["Acting", "Hint", "Prepared", "err", "fail", "field_violations", "prepare", "run"]
 
 T = TypeVar("T")
 Hint = Callable[[grpc.aio.AioRpcError], str | None]
@@ -90,6 +98,16 @@ class Prepared:
     memory: Memory
     target: str
 
+    def client(self, partner: str | None, tls: ClientTls | None = None) -> GatewayClient:
+        """A client of the gateway whose calls act as `partner` unless their request names
+        another; with tokens from the settings' issuer when the gateway requires them (the
+        default). Without configured issuer clients, the gateway is taken for a `serve
+        --sandbox` one, whose issuer knows the sandbox partners by their well-known secrets."""
+        tokens = PartnerTokens.from_settings(
+            self.settings, default_partner=partner, sandbox_partners=SANDBOX_PARTNER_IDS
+        )
+        return GatewayClient(self.target, tls=tls, tokens=tokens)
+
 
 def prepare(config: Path | None, target: str | None) -> Prepared:
     """The settings (`--config`, `PSG_*`), the gateway to call (`--target`, else where the
@@ -105,23 +123,25 @@ def prepare(config: Path | None, target: str | None) -> Prepared:
     )
 
 
-def act_as(prepared: Prepared, partner: str | None) -> None:
-    """Calls carry `partner`'s token (when the gateway requires tokens, the default) unless
-    their request names another partner."""
-    use_tokens(PartnerTokens.from_settings(prepared.settings, default_partner=partner))
-
-
 def run(
-    coroutine: Coroutine[Any, Any, T], *, target: str, as_json: bool, hint: Hint | None = None
+    coroutine: Coroutine[Any, Any, T],
+    *,
+    client: GatewayClient,
+    as_json: bool,
+    hint: Hint | None = None,
 ) -> T:
-    """Runs a client command's body; any failure is said in one line and exits 2."""
+    """Runs a client command's body, which calls through `client` (closed after it); any
+    failure is said in one line and exits 2."""
+    target = client.target
     try:
-        return asyncio.run(coroutine)
+        return asyncio.run(_closing(client, coroutine))
     except IssuerUnreachable as exc:
         if gateway_listening(target) is False:
             _no_gateway(target, as_json)
         fail(str(exc))
-    except CliError as exc:
+    except NoActingPartner:
+        fail("the gateway requires tokens: say which partner you act as (--partner)")
+    except ClientError as exc:
         fail(str(exc))
     except grpc.aio.AioRpcError as exc:
         if exc.code() == grpc.StatusCode.UNAVAILABLE and gateway_listening(target) is False:
@@ -133,6 +153,13 @@ def run(
         raise typer.Exit(2) from exc
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
+
+
+async def _closing(client: GatewayClient, body: Coroutine[Any, Any, T]) -> T:
+    try:
+        return await body
+    finally:
+        await client.aclose()
 
 
 def fail(message: str) -> NoReturn:

@@ -5,9 +5,20 @@ Only the command line imports the sandbox: the gateway core never knows partners
 
 from __future__ import annotations
 
-from gateway.cli.credentials import sandbox_clients
-from gateway.settings import GatewaySettings, PartnerSettings
+from collections.abc import Iterable
+
+from gateway.client import sandbox_secret
+from gateway.settings import GatewaySettings, IssuerClientSettings, PartnerSettings
 from sandbox import SandboxCluster
+
+
+def sandbox_clients(partner_ids: Iterable[str]) -> list[IssuerClientSettings]:
+    """The embedded issuer's clients when the sandbox runs and none are configured (`demo`,
+    `serve --sandbox`): one per partner, with the well-known secret clients also assume."""
+    return [
+        IssuerClientSettings(client_id=pid, client_secret=sandbox_secret(pid))
+        for pid in partner_ids
+    ]
 
 
 def link_to_sandbox(settings: GatewaySettings, cluster: SandboxCluster) -> GatewaySettings:

@@ -1,4 +1,7 @@
-"""The sandbox partners on the command line: where they listen, and their knobs.
+"""The sandbox partners on the command line: who they are, where they listen, and their knobs.
+
+They are never the gateway's default partners: only `serve --sandbox` and `demo` run them and
+link the gateway to them (`gateway.cli.sandbox_link`).
 
 Knobs (docs/partner-protocol.md, "Sandbox control") are set at start with
 `--knob PARTNER.KNOB=VALUE`, or later with `PATCH /_sandbox/knobs` on each partner.
@@ -18,6 +21,7 @@ from sandbox import DEFAULT_PARTNERS, Knobs, SandboxCluster, start_sandbox
 
 __all__ = [
     "KNOBS",
+    "SANDBOX_PARTNER_IDS",
     "apply_knobs",
     "check_knobs",
     "knobs_help",
@@ -25,6 +29,11 @@ __all__ = [
     "partners_table",
     "run_sandbox",
 ]
+
+SANDBOX_PARTNER_IDS: tuple[str, ...] = tuple(spec.partner_id for spec in DEFAULT_PARTNERS)
+"""The partners `serve --sandbox` and `demo` run, and register as the embedded issuer's
+clients with well-known secrets when none are configured: whom the client commands can act as,
+without set-up, against such a gateway."""
 
 # What each knob does; the defaults come from `sandbox.Knobs` itself, and a test keeps the two
 # in step.
@@ -70,10 +79,10 @@ def parse_knobs(items: list[str]) -> dict[str, dict[str, Any]]:
 
 def check_knobs(knobs: dict[str, dict[str, Any]]) -> None:
     """ValueError naming an unknown partner or a bad value, before anything starts."""
-    known = [spec.partner_id for spec in DEFAULT_PARTNERS]
     for pid, patch in knobs.items():
-        if pid not in known:
-            raise ValueError(f"no sandbox partner {pid!r}; the partners: {', '.join(known)}")
+        if pid not in SANDBOX_PARTNER_IDS:
+            known = ", ".join(SANDBOX_PARTNER_IDS)
+            raise ValueError(f"no sandbox partner {pid!r}; the partners: {known}")
         try:
             Knobs().patched(patch)
         except Exception as exc:  # the sandbox's (private) PartnerError: a 400 for a PATCH

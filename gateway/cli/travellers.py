@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import date
 
 from bundles import geo
-from gateway.cli.journey import Person, sample_family
+from gateway.client.journeys import Person, sample_family
 from partnergateway.v1 import solution_pb2
 
 __all__ = [

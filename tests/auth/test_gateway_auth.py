@@ -17,8 +17,8 @@ from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 from joserfc.jwk import ECKey
 
 from gateway.auth import RPC_SCOPES, is_exempt
-from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import TripPlan, book_request, compose_request
+from gateway.client.credentials import PartnerTokens
+from gateway.client.journeys import TripPlan, book_request, compose_request
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings
 from partnergateway.v1 import (

@@ -22,7 +22,7 @@ import httpx2
 import pytest
 
 from gateway.auth import ALL_SCOPES
-from gateway.cli.journey import TripPlan, compose_request
+from gateway.client.journeys import TripPlan, compose_request
 from gateway.runtime import running_gateway
 from gateway.settings import (
     AuthSettings,

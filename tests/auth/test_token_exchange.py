@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.audit import last_seq
-from gateway.cli.journey import TripPlan, book_request, compose_request
+from gateway.client.journeys import TripPlan, book_request, compose_request
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import AuthSettings, GatewaySettings, TokenIssuerSettings
 from partnergateway.v1 import (

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import grpc
 
-from gateway.cli.journey import TripPlan, book_request, compose_request
+from gateway.client.journeys import TripPlan, book_request, compose_request
 from partnergateway.v1 import (
     order_pb2,
     order_service_pb2,

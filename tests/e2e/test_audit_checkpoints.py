@@ -11,7 +11,7 @@ import pytest
 
 from gateway.audit import public_keys, read_checkpoint
 from gateway.auth import load_signing_key
-from gateway.cli.channels import open_channel
+from gateway.client.channels import open_channel
 from gateway.runtime import running_gateway
 from gateway.settings import AuditSettings, GatewaySettings, StorageSettings
 from tests.e2e.booking_support import compose_solution

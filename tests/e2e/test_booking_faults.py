@@ -7,7 +7,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from gateway.cli.journey import compose_request
+from gateway.client.journeys import compose_request
 from gateway.resilience import BreakerState
 from gateway.runtime import RunningGateway
 from partnergateway.v1 import order_pb2

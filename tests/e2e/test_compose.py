@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.cli.credentials import acting_as
-from gateway.cli.journey import ENTRY_KINDS, Person, TripPlan, compose_request
+from gateway.client import GatewayClient
+from gateway.client.journeys import ENTRY_KINDS, Person, TripPlan, compose_request
 from partnergateway.v1 import solution_pb2, solution_service_pb2
 from tests.support import SandboxControl, Stub
 
@@ -161,14 +161,14 @@ async def test_stream_sends_each_component_then_the_solution(
 
 
 async def test_get_solution_returns_what_compose_returned(
-    stub: Stub,
+    stub: Stub, client: GatewayClient
 ) -> None:
     solution = await compose(stub, compose_request("car", TripPlan.sample(TODAY)))
 
-    with acting_as("car-a"):  # its owner: the entry partner (others get NOT_FOUND)
-        fetched = await stub.GetSolution(
-            solution_service_pb2.GetSolutionRequest(solution_id=solution.solution_id), timeout=5
-        )
+    # As its owner, the entry partner (others get NOT_FOUND): the request names no partner.
+    fetched = await client.for_partner("car-a").solutions.GetSolution(
+        solution_service_pb2.GetSolutionRequest(solution_id=solution.solution_id), timeout=5
+    )
 
     assert fetched.solution == solution
 

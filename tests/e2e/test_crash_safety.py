@@ -10,9 +10,9 @@ import grpc
 import pytest
 import yaml
 
-from gateway.cli.channels import open_channel
-from gateway.cli.credentials import PartnerTokens
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.client.channels import open_channel
+from gateway.client.credentials import PartnerTokens
 from gateway.settings import GatewaySettings, load_settings
 from partnergateway.v1 import order_pb2
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox

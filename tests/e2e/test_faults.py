@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from gateway.cli.journey import compose_request
+from gateway.client.journeys import compose_request
 from gateway.resilience import BreakerState, GuardedAdapter
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings, PartnerSettings

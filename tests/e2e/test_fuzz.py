@@ -16,8 +16,8 @@ from grpc_status import rpc_status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import ENTRY_KINDS, TripPlan, compose_request
+from gateway.client.credentials import PartnerTokens
+from gateway.client.journeys import ENTRY_KINDS, TripPlan, compose_request
 from gateway.errors import ERROR_DOMAIN
 from gateway.validation import MAX_NAME_LENGTH
 from partnergateway.v1 import (

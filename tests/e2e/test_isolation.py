@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.audit import last_seq
-from gateway.cli.credentials import acting_as
+from gateway.client import GatewayClient
 from gateway.runtime import RunningGateway
 from partnergateway.v1 import (
     consent_service_pb2,
@@ -127,10 +127,10 @@ async def _call(channel: grpc.aio.Channel, method: str, request: message.Message
 
 
 async def _refusal(
-    channel: grpc.aio.Channel, caller: str, call: tuple[str, message.Message]
+    client: GatewayClient, caller: str, call: tuple[str, message.Message]
 ) -> grpc.aio.AioRpcError:
-    with acting_as(caller), pytest.raises(grpc.aio.AioRpcError) as refused:
-        await _call(channel, *call)
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await _call(client.for_partner(caller).channel, *call)
     return refused.value
 
 
@@ -157,7 +157,12 @@ RPC_NAMES = sorted(
 @ISOLATION
 @given(rpc=st.sampled_from(RPC_NAMES), caller=st.sampled_from(PARTNERS))
 async def test_objects_of_others_are_not_found_exactly_like_missing_ones(
-    stub: Stub, channel: grpc.aio.Channel, gateway: RunningGateway, rpc: str, caller: str
+    stub: Stub,
+    channel: grpc.aio.Channel,
+    client: GatewayClient,
+    gateway: RunningGateway,
+    rpc: str,
+    caller: str,
 ) -> None:
     j = await journey(channel)
     if caller == OWNER or (
@@ -167,8 +172,8 @@ async def test_objects_of_others_are_not_found_exactly_like_missing_ones(
     assert set(RPC_NAMES) == set(_rpcs())
     build = _rpcs()[rpc]
     before = await last_seq(gateway.store)
-    foreign = await _refusal(channel, caller, build(_real_id(j, rpc)))
-    made_up = await _refusal(channel, caller, build("x_does_not_exist"))
+    foreign = await _refusal(client, caller, build(_real_id(j, rpc)))
+    made_up = await _refusal(client, caller, build("x_does_not_exist"))
     assert foreign.code() == made_up.code() == grpc.StatusCode.NOT_FOUND
     assert error_info(rich_status(foreign)).reason == error_info(rich_status(made_up)).reason
     assert (foreign.details() or "").replace(_real_id(j, rpc), "ID") == (
@@ -181,32 +186,31 @@ async def test_objects_of_others_are_not_found_exactly_like_missing_ones(
 
 
 async def test_a_partner_in_the_order_sees_only_its_own_component(
-    stub: Stub, channel: grpc.aio.Channel
+    stub: Stub, channel: grpc.aio.Channel, client: GatewayClient
 ) -> None:
     j = await journey(channel)
-    orders = order_service_pb2_grpc.OrderServiceStub(channel)
     others = j.participants - {OWNER}
     assert others
     for partner in others:
-        with acting_as(partner):
-            seen = (
-                await orders.GetOrder(
-                    order_service_pb2.GetOrderRequest(order_id=j.order.order_id), timeout=10
-                )
-            ).order
-            events = [
-                e.event
-                async for e in orders.WatchOrder(
-                    order_service_pb2.WatchOrderRequest(order_id=j.order.order_id), timeout=10
-                )
-            ]
-            with pytest.raises(grpc.aio.AioRpcError) as cancel:
-                await orders.CancelOrder(
-                    order_service_pb2.CancelOrderRequest(
-                        request_id="iso-cancel", order_id=j.order.order_id, confirm=True
-                    ),
-                    timeout=10,
-                )
+        orders = client.for_partner(partner).orders  # the requests below name no partner
+        seen = (
+            await orders.GetOrder(
+                order_service_pb2.GetOrderRequest(order_id=j.order.order_id), timeout=10
+            )
+        ).order
+        events = [
+            e.event
+            async for e in orders.WatchOrder(
+                order_service_pb2.WatchOrderRequest(order_id=j.order.order_id), timeout=10
+            )
+        ]
+        with pytest.raises(grpc.aio.AioRpcError) as cancel:
+            await orders.CancelOrder(
+                order_service_pb2.CancelOrderRequest(
+                    request_id="iso-cancel", order_id=j.order.order_id, confirm=True
+                ),
+                timeout=10,
+            )
         assert {c.partner_id for c in seen.components} == {partner}
         assert not seen.solution_id
         assert not seen.consent_id
@@ -216,23 +220,22 @@ async def test_a_partner_in_the_order_sees_only_its_own_component(
         assert all(not e.detail for e in events if not e.component_kind)
         assert cancel.value.code() == grpc.StatusCode.PERMISSION_DENIED
     # The owner still sees everything.
-    with acting_as(OWNER):
-        whole = (
-            await orders.GetOrder(
-                order_service_pb2.GetOrderRequest(order_id=j.order.order_id), timeout=10
-            )
-        ).order
+    whole = (
+        await client.for_partner(OWNER).orders.GetOrder(
+            order_service_pb2.GetOrderRequest(order_id=j.order.order_id), timeout=10
+        )
+    ).order
     assert {c.partner_id for c in whole.components} == j.participants
     assert whole.solution_id == j.solution.solution_id
 
 
-async def test_orders_are_listed_to_their_owner_only(stub: Stub, channel: grpc.aio.Channel) -> None:
+async def test_orders_are_listed_to_their_owner_only(
+    stub: Stub, channel: grpc.aio.Channel, client: GatewayClient
+) -> None:
     j = await journey(channel)
-    orders = order_service_pb2_grpc.OrderServiceStub(channel)
     for partner in PARTNERS:
-        with acting_as(partner):
-            listed = await orders.ListOrders(
-                order_service_pb2.ListOrdersRequest(page_size=100), timeout=10
-            )
+        listed = await client.for_partner(partner).orders.ListOrders(
+            order_service_pb2.ListOrdersRequest(page_size=100), timeout=10
+        )
         ids = {o.order_id for o in listed.orders}
         assert (j.order.order_id in ids) == (partner == OWNER)

@@ -17,7 +17,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from gateway.cli.credentials import acting_as
+from gateway.client import GatewayClient
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings
 from partnergateway.v1 import (
@@ -307,7 +307,10 @@ async def test_invalid_feedback_is_refused_with_every_field_violation(
 
 
 async def test_an_empty_partner_id_is_the_callers_and_without_tokens_a_violation(
-    channel: grpc.aio.Channel, channel_without_auth: grpc.aio.Channel, stub: Stub
+    channel: grpc.aio.Channel,
+    channel_without_auth: grpc.aio.Channel,
+    stub: Stub,
+    client: GatewayClient,
 ) -> None:
     def unnamed(solution: solution_pb2.Solution) -> feedback_service_pb2.SubmitFeedbackRequest:
         return feedback_service_pb2.SubmitFeedbackRequest(
@@ -315,10 +318,8 @@ async def test_an_empty_partner_id_is_the_callers_and_without_tokens_a_violation
         )
 
     solution = await compose_solution(channel, "flight")
-    with acting_as(solution.entry.partner_id):
-        response = await feedback_service_pb2_grpc.FeedbackServiceStub(channel).SubmitFeedback(
-            unnamed(solution), timeout=10
-        )
+    entry_partner = client.for_partner(solution.entry.partner_id)
+    response = await entry_partner.feedback.SubmitFeedback(unnamed(solution), timeout=10)
     assert response.feedback.partner_id == solution.entry.partner_id
 
     # Without authentication, nothing says who calls: the request must.

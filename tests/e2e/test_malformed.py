@@ -13,7 +13,7 @@ from google.protobuf import descriptor
 from grpc_health.v1 import health_pb2
 from grpc_reflection.v1alpha import reflection_pb2
 
-from gateway.cli.credentials import PartnerTokens
+from gateway.client.credentials import PartnerTokens
 from gateway.errors import ERROR_DOMAIN
 from gateway.runtime import RunningGateway
 from partnergateway.v1 import (

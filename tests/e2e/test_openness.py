@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bundles import RECIPES_DIR
-from gateway.cli.journey import TRAVEL_PARTNER_KINDS, TripPlan, compose_request, full_consent
+from gateway.client.journeys import TRAVEL_PARTNER_KINDS, TripPlan, compose_request, full_consent
 from gateway.runtime import running_gateway
 from gateway.settings import GatewaySettings, PartnerSettings
 from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc

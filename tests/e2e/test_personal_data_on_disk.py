@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gateway.cli.channels import open_channel
-from gateway.cli.journey import book_request
+from gateway.client.channels import open_channel
+from gateway.client.journeys import book_request
 from gateway.runtime import running_gateway
 from gateway.settings import GatewaySettings, StorageSettings
 from partnergateway.v1 import order_pb2, order_service_pb2_grpc

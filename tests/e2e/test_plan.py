@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bundles import geo
-from gateway.cli.journey import (
+from gateway.client.journeys import (
     DEFAULT_ENTRY_PARTNERS,
     ENTRY_KINDS,
     HeldProduct,

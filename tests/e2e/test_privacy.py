@@ -13,7 +13,7 @@ import pytest
 
 from gateway.audit import last_seq, values_hash, verify_store
 from gateway.booking.service import new_order
-from gateway.cli.journey import book_request, compose_request, full_consent
+from gateway.client.journeys import book_request, compose_request, full_consent
 from gateway.privacy import HOLD_FIELDS
 from gateway.runtime import RunningGateway
 from gateway.storage import NewEvent, OrderState

@@ -12,7 +12,7 @@ from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from gateway.cli.journey import TripPlan, compose_request
+from gateway.client.journeys import TripPlan, compose_request
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings, RateLimitSettings
 from partnergateway.v1 import (

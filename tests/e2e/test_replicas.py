@@ -9,7 +9,7 @@ from decimal import Decimal
 import grpc
 
 from gateway.booking.service import new_order
-from gateway.cli.journey import book_request
+from gateway.client.journeys import book_request
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings, StorageSettings
 from gateway.storage import (

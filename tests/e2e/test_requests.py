@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import Person, TripPlan, compose_request, full_consent
+from gateway.client.credentials import PartnerTokens
+from gateway.client.journeys import Person, TripPlan, compose_request, full_consent
 from gateway.settings import GatewaySettings
 from partnergateway.v1 import (
     consent_pb2,

@@ -6,7 +6,7 @@ import asyncio
 import time
 from datetime import UTC, datetime
 
-from gateway.cli.journey import TripPlan, compose_request
+from gateway.client.journeys import TripPlan, compose_request
 from gateway.resilience import BreakerState, GuardedAdapter
 from gateway.runtime import RunningGateway, partner_stats, running_gateway
 from gateway.settings import GatewaySettings

@@ -18,12 +18,11 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from gateway.cli.channels import open_channel
-from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import TripPlan, compose_request
+from gateway.client.channels import open_channel
+from gateway.client.journeys import TripPlan, compose_request
 from gateway.runtime import RunningGateway
-from gateway.settings import GatewaySettings
-from partnergateway.v1 import solution_service_pb2_grpc
+from partnergateway.v1 import solution_pb2, solution_service_pb2_grpc
+from tests.support import sandbox_tokens
 
 SERVICE = "partnergateway.v1.SolutionService"
 PLAN = TripPlan.sample(datetime.now(UTC).date())
@@ -81,8 +80,8 @@ async def test_gateway_stops_gracefully_on_sigterm(gateway: RunningGateway, tmp_
                 port = int(line.split("port")[1].split()[0])
     assert issuer is not None, "serve names its token issuer"
     # With no set-up, the sandbox partners are the issuer's clients, with well-known secrets,
-    # so the command line's defaults get tokens.
-    tokens = PartnerTokens.from_settings(GatewaySettings(), issuer)
+    # so the command line gets tokens; and they are the gateway's partners (none by default).
+    tokens = sandbox_tokens(issuer)
     async with open_channel(f"127.0.0.1:{port}", tokens=tokens) as channel:
         answer = await health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service=SERVICE), timeout=5
@@ -91,6 +90,10 @@ async def test_gateway_stops_gracefully_on_sigterm(gateway: RunningGateway, tmp_
         solutions = solution_service_pb2_grpc.SolutionServiceStub(channel)
         composed = await solutions.ComposeSolution(compose_request("flight", PLAN), timeout=10)
         assert composed.solution.entry.partner_id == "airline-a"
+        assert all(
+            c.status in (solution_pb2.COMPONENT_STATUS_OK, solution_pb2.COMPONENT_STATUS_HELD)
+            for c in composed.solution.components
+        )
     async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as anonymous:
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await solution_service_pb2_grpc.SolutionServiceStub(anonymous).ComposeSolution(
@@ -127,8 +130,45 @@ async def test_serve_without_a_way_to_get_tokens_refuses_to_start(tmp_path: Path
     assert "Traceback" not in message
 
 
+async def test_serve_without_partners_refuses_to_start(tmp_path: Path) -> None:
+    # Tokens are not the problem here (authentication off): no partner is configured, as by
+    # default, so the gateway could compose nothing.
+    env = {**_environment(tmp_path), "PSG_AUTH__REQUIRED": "false", "COLUMNS": "400"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway",
+        "serve",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    async with asyncio.timeout(30):
+        _, err = await process.communicate()
+    message = err.decode()
+    assert process.returncode == 2, message
+    assert "Not starting: no partners are configured" in message
+    for what in ("`partners`", "--config", "serve --sandbox"):
+        assert what in message
+    assert "auth.issuer.clients" not in message  # one problem, said once
+    assert "Traceback" not in message
+
+
 async def test_serve_with_authentication_off_warns_loudly(tmp_path: Path) -> None:
-    env = {**_environment(tmp_path), "PSG_AUTH__REQUIRED": "false"}
+    # One configured partner (never asked here): without any, `serve` would not start.
+    partner = {
+        "id": "airline-x",
+        "kind": "airline",
+        "name": "X-Air",
+        "base_url": "http://127.0.0.1:9",
+        "client_secret": "x",
+        "local": True,
+    }
+    env = {
+        **_environment(tmp_path),
+        "PSG_AUTH__REQUIRED": "false",
+        "PSG_PARTNERS": json.dumps([partner]),
+    }
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

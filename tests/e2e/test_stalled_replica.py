@@ -20,9 +20,9 @@ import psycopg
 import pytest
 import yaml
 
-from gateway.cli.channels import open_channel
-from gateway.cli.credentials import PartnerTokens
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.client.channels import open_channel
+from gateway.client.credentials import PartnerTokens
 from gateway.settings import GatewaySettings, load_settings
 from gateway.storage import FINAL_STATES, ComponentState, OrderRecord, PostgresStore
 from partnergateway.v1 import order_pb2, solution_pb2

@@ -19,8 +19,8 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-from gateway.cli.journey import Person, book_request, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.client.journeys import Person, book_request, compose_request
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings
 from gateway.telemetry import (

@@ -14,8 +14,8 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway import healthprobe
-from gateway.cli.channels import ClientTls, open_channel
-from gateway.cli.journey import TripPlan, compose_request
+from gateway.client.channels import ClientTls, open_channel
+from gateway.client.journeys import TripPlan, compose_request
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings, TlsSettings
 from partnergateway.v1 import solution_service_pb2_grpc

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from adapters import Offer, Price, RetryPolicy
 from bundles import SelectionPolicy
-from gateway.cli.journey import ENTRY_KINDS, TripPlan, compose_request
+from gateway.client.journeys import ENTRY_KINDS, TripPlan, compose_request
 from gateway.composition import order_offers
 from gateway.errors import InvalidRequestError
 from gateway.money import from_money, to_money, totals_by_currency

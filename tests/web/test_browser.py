@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from playwright.async_api import BrowserContext, Page, async_playwright, expect
 
-from gateway.cli.journey import (
+from gateway.client.journeys import (
     HeldProduct,
     TripPlan,
     compose_request,

@@ -14,7 +14,7 @@ import httpx2
 import pytest
 from google.protobuf import json_format
 
-from gateway.cli.journey import TripPlan, book_request, compose_request
+from gateway.client.journeys import TripPlan, book_request, compose_request
 from gateway.edge import RunningEnvoy, grpc_web_call
 from gateway.runtime import RunningGateway
 from partnergateway.v1 import (

@@ -16,10 +16,10 @@ import httpx2
 import pytest
 import yaml
 
-from gateway.cli.channels import open_channel
-from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import TripPlan, book_request, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.client.channels import open_channel
+from gateway.client.credentials import PartnerTokens
+from gateway.client.journeys import TripPlan, book_request, compose_request
 from gateway.edge import (
     EdgeLayout,
     RunningEnvoy,

@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 from google.type import date_pb2
 
-from gateway.cli.journey import sample_family
 from gateway.cli.travellers import booking_travellers, parse_traveller, with_home_airport
+from gateway.client.journeys import sample_family
 from partnergateway.v1 import solution_pb2
 
 pytestmark = pytest.mark.unit

@@ -1,6 +1,8 @@
-"""A customer's trip, and the entry event each partner kind would send for it.
+"""A customer's trip, the entry event each partner kind would send for it, and the requests
+that compose and book it.
 
-Used by `demo` and `compose`, and by the tests to show that the four entries agree.
+Used by `demo` and `compose`, by the benchmarks, and by the tests to show that the four entries
+agree.
 """
 
 from __future__ import annotations

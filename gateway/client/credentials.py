@@ -1,57 +1,60 @@
 """Access tokens for gRPC clients of the gateway: the command line, the demo, the tests and the
 benchmark all attach them the same way, through the client interceptors made here.
 
-Each call is made with a token of the partner it acts for: the partner the request names
-(`entry.partner_id` or `partner_id`); for a request that names none (`GetSolution`, or one
-leaving the partner to the token), the partner of an enclosing `acting_as(...)` block, else
-the `default_partner` of the tokens (the CLI's `--partner`). Tokens are obtained by client
-credentials (`client_secret_basic`, with that partner's secret from `auth.issuer.clients`)
-from the embedded issuer's token endpoint, or `auth.token_url`, and kept until shortly before
-they expire. A call that already carries an `authorization` entry is left as it is, and so
-are health checks, which need no token. With `auth.required: false`, nothing is added.
-
-The commands read the settings once (`use_tokens`), and `open_channel` attaches the
-interceptors to every channel it opens, so the command bodies stay as they are.
+Each call carries a token of the partner it acts for, chosen explicitly: the partner the
+request names (`entry.partner_id` or `partner_id`), else the `default_partner` of the tokens
+the channel was opened with (`PartnerTokens.for_partner` gives the same tokens acting for
+another partner). Nothing ambient decides it. Tokens are obtained by client credentials
+(`client_secret_basic`, with that partner's secret) from the issuer's token endpoint, and kept
+until shortly before they expire. A call that already carries an `authorization` entry is left
+as it is, and so are calls outside the gateway's own services (health checks, reflection),
+which need no token. With `required=False` (a gateway with `auth.required: false`), nothing is
+added.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import copy
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextvars import ContextVar
-from typing import Any
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import grpc
 import httpx2
 from google.protobuf import message
 
-from gateway.auth import is_exempt
-from gateway.cli.errors import CliError, IssuerUnreachable
-from gateway.settings import GatewaySettings, IssuerClientSettings
+from gateway.client._errors import ClientError, IssuerUnreachable, NoActingPartner
 
-__all__ = [
-    "PartnerTokens",
-    "acting_as",
-    "active_tokens",
-    "bearer_interceptors",
-    "sandbox_clients",
-    "use_tokens",
-]
+if TYPE_CHECKING:
+    # Read, never built: importing the settings at run time would load the gateway's
+    # server-side dependencies into every client.
+    from gateway.settings import GatewaySettings
+
+__all__ = ["PartnerTokens", "bearer_interceptors", "sandbox_secret"]
 
 # A token this close to expiry is replaced rather than sent.
 _REFRESH_MARGIN_S = 30.0
+# The gateway's own services take tokens; the standard ones (grpc.health.v1, reflection)
+# are served without.
+_TOKEN_SERVICES = "/partnergateway."
 
 
-def sandbox_clients(partner_ids: Iterable[str]) -> list[IssuerClientSettings]:
-    """The embedded issuer's clients when the sandbox runs and none are configured (`demo`,
-    `serve --sandbox`): one per partner, with a well-known secret — for loopback demos only."""
-    return [
-        IssuerClientSettings(client_id=pid, client_secret=f"sandbox-client-secret-{pid}")
-        for pid in partner_ids
-    ]
+def sandbox_secret(partner_id: str) -> str:
+    """The well-known client secret of `partner_id` at the embedded issuer when the sandbox runs
+    and no clients are configured (`demo`, `serve --sandbox`) — for loopback demos only."""
+    return f"sandbox-client-secret-{partner_id}"
+
+
+@dataclass
+class _TokenCache:
+    """Tokens by partner with their expiry (monotonic), shared by every view of one
+    `PartnerTokens`, so acting for another partner never fetches a token twice."""
+
+    tokens: dict[str, tuple[str, float]] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class PartnerTokens:
@@ -69,11 +72,10 @@ class PartnerTokens:
         self.required = required
         self.token_url = token_url
         self.default_partner = default_partner
-        """Acted as by calls whose request names no partner, outside any `acting_as` block."""
+        """Acted as by calls whose request names no partner."""
         self._secrets = dict(secrets or {})
         self._audience = audience
-        self._tokens: dict[str, tuple[str, float]] = {}
-        self._lock = asyncio.Lock()
+        self._cache = _TokenCache()
 
     @classmethod
     def from_settings(
@@ -82,44 +84,58 @@ class PartnerTokens:
         issuer_url: str | None = None,
         *,
         default_partner: str | None = None,
+        sandbox_partners: Iterable[str] = (),
     ) -> PartnerTokens:
         """From `auth`; `issuer_url` is the embedded issuer's when this process runs it (its
-        port may have been chosen at start). Without configured clients, the sandbox
-        partners' well-known secrets, as `demo` and `serve --sandbox` register them."""
+        port may have been chosen at start). Without configured clients, the well-known
+        secrets of `sandbox_partners`, as `demo` and `serve --sandbox` register them: the
+        command line names the sandbox's partners (never the settings' own, which are no
+        sandbox's by default)."""
         auth = settings.auth
         if not auth.required:
-            return cls(required=False)
+            return cls(required=False, default_partner=default_partner)
         issuer = issuer_url or auth.issuer.url or f"http://{auth.issuer.address}"
-        clients = auth.issuer.clients or sandbox_clients(p.id for p in settings.partners)
+        if auth.issuer.clients:
+            secrets = {c.client_id: c.client_secret for c in auth.issuer.clients if c.client_secret}
+        else:
+            secrets = {pid: sandbox_secret(pid) for pid in sandbox_partners}
         return cls(
             required=True,
             token_url=auth.token_url or f"{issuer.rstrip('/')}/oauth/token",
-            secrets={c.client_id: c.client_secret for c in clients if c.client_secret},
+            secrets=secrets,
             audience=auth.audience,
             default_partner=default_partner,
         )
+
+    def for_partner(self, partner_id: str) -> PartnerTokens:
+        """These tokens acting for `partner_id` when a request names no partner; the cache is
+        shared, so each partner's token is still fetched once."""
+        view = copy.copy(self)
+        view.default_partner = partner_id
+        return view
 
     def can_act_as(self, partner_id: str) -> bool:
         """Whether a token of `partner_id` can be asked for: its secret is known."""
         return partner_id in self._secrets
 
     def acting_partner(self, request: object) -> str | None:
-        """Whom a call with `request` acts for: see the module docstring."""
-        return _partner_of(request) or _ACTING.get() or self.default_partner
+        """Whom a call with `request` acts for: the partner it names, else the default."""
+        return _partner_of(request) or self.default_partner
 
     async def token(self, partner_id: str) -> str:
-        async with self._lock:
-            cached = self._tokens.get(partner_id)
+        cache = self._cache
+        async with cache.lock:
+            cached = cache.tokens.get(partner_id)
             if cached is not None and cached[1] - _REFRESH_MARGIN_S > time.monotonic():
                 return cached[0]
             token, lifetime_s = await self._fetch(partner_id)
-            self._tokens[partner_id] = (token, time.monotonic() + lifetime_s)
+            cache.tokens[partner_id] = (token, time.monotonic() + lifetime_s)
             return token
 
     async def _fetch(self, partner_id: str) -> tuple[str, float]:
         secret = self._secrets.get(partner_id)
         if secret is None or self.token_url is None:
-            raise CliError(
+            raise ClientError(
                 f"no client secret for {partner_id} in auth.issuer.clients: cannot get a token"
             )
         # RFC 6749 §2.3.1: id and secret are form-encoded before Basic joins them.
@@ -137,36 +153,11 @@ class PartnerTokens:
                 "gateway's token issuer there? (auth.issuer.url or auth.token_url, --config)"
             ) from exc
         if response.status_code != 200:
-            raise CliError(
+            raise ClientError(
                 f"the token endpoint refused {partner_id}: {response.status_code} {response.text}"
             )
         body = response.json()
         return str(body["access_token"]), float(body.get("expires_in", 60))
-
-
-_ACTIVE: ContextVar[PartnerTokens | None] = ContextVar("gateway_cli_tokens", default=None)
-_ACTING: ContextVar[str | None] = ContextVar("gateway_cli_acting_partner", default=None)
-
-
-@contextlib.contextmanager
-def acting_as(partner_id: str) -> Iterator[None]:
-    """Calls started in this block (in this context) whose request names no partner carry
-    `partner_id`'s token. grpc.aio runs a call's interceptors in a task created with the
-    call, so what counts is where the call is made, not where it is awaited."""
-    previous = _ACTING.set(partner_id)
-    try:
-        yield
-    finally:
-        _ACTING.reset(previous)
-
-
-def use_tokens(tokens: PartnerTokens) -> None:
-    """The tokens channels opened from now on (in this context) attach to their calls."""
-    _ACTIVE.set(tokens)
-
-
-def active_tokens() -> PartnerTokens:
-    return _ACTIVE.get() or PartnerTokens(required=False)
 
 
 def _partner_of(request: object) -> str | None:
@@ -191,11 +182,14 @@ class _Bearer:
     ) -> grpc.aio.ClientCallDetails:
         metadata = grpc.aio.Metadata(*(details.metadata or ()))
         method = details.method.decode() if isinstance(details.method, bytes) else details.method
-        if "authorization" in metadata or is_exempt(method):
+        if "authorization" in metadata or not method.startswith(_TOKEN_SERVICES):
             return details  # the caller brought its own token, or the RPC needs none
         partner = self._tokens.acting_partner(request)
         if partner is None:
-            raise CliError("the gateway requires tokens: say which partner you act as (--partner)")
+            raise NoActingPartner(
+                f"the gateway requires tokens, and nothing says which partner {method} acts "
+                "for: name it in the request, or give the client a default partner"
+            )
         token = await self._tokens.token(partner)
         metadata.add("authorization", f"Bearer {token}")
         return grpc.aio.ClientCallDetails(
@@ -213,11 +207,10 @@ class _StreamBearer(_Bearer, grpc.aio.UnaryStreamClientInterceptor):  # type: ig
         return await continuation(await self._details(details, request), request)
 
 
-def bearer_interceptors(tokens: PartnerTokens | None = None) -> list[Any]:
-    """Client interceptors adding the acting partner's token, from `tokens` or else the
-    active ones; none when auth is off. (Any: grpc-stubs types `interceptors` as a partial
+def bearer_interceptors(tokens: PartnerTokens | None) -> list[Any]:
+    """Client interceptors adding the acting partner's token from `tokens`; none without
+    tokens or when they are not required. (Any: grpc-stubs types `interceptors` as a partial
     stub that nothing satisfies.)"""
-    tokens = tokens or active_tokens()
-    if not tokens.required:
+    if tokens is None or not tokens.required:
         return []
     return [_UnaryBearer(tokens), _StreamBearer(tokens)]
