@@ -26,6 +26,8 @@ from pydantic_settings import (
 )
 
 from adapters import PartnerConfig, RetryPolicy
+from gateway.booking.policy import SagaSettings
+from gateway.resilience import BreakerPolicy, BulkheadPolicy
 from gateway.ssrf import check_partner_url
 from gateway.storage import (
     DATA_KEY_FILE,
@@ -35,7 +37,12 @@ from gateway.storage import (
     load_data_cipher,
 )
 
-_RETRY = RetryPolicy()  # the one source of the retry defaults
+# The policies are the one source of their defaults and their checks: each settings section
+# below takes its defaults from one, and builds it to validate itself.
+_RETRY = RetryPolicy()
+_BREAKER = BreakerPolicy()
+_BULKHEAD = BulkheadPolicy()
+_SAGA = SagaSettings()
 
 
 class RetrySettings(BaseModel):
@@ -138,15 +145,35 @@ class CompositionSettings(BaseModel):
 
 
 class BreakerSettings(BaseModel):
-    window: int = Field(20, ge=1)
-    min_calls: int = Field(5, ge=1)
-    failure_ratio: float = Field(0.5, gt=0, le=1)
-    cool_down_s: float = Field(5.0, ge=0)
+    """`gateway.resilience.BreakerPolicy` as settings: same defaults, and its own checks."""
+
+    window: int = Field(_BREAKER.window, ge=1)
+    min_calls: int = Field(_BREAKER.min_calls, ge=1)
+    failure_ratio: float = Field(_BREAKER.failure_ratio, gt=0, le=1)
+    cool_down_s: float = Field(_BREAKER.cool_down_s, ge=0)
+
+    @model_validator(mode="after")
+    def _a_working_policy(self) -> BreakerSettings:
+        self.policy()  # raises ValueError, which pydantic reports against the settings
+        return self
+
+    def policy(self) -> BreakerPolicy:
+        return BreakerPolicy(**self.model_dump())
 
 
 class BulkheadSettings(BaseModel):
-    max_concurrent: int = Field(100, ge=1)
-    max_waiting: int = Field(200, ge=0)
+    """`gateway.resilience.BulkheadPolicy` as settings: same defaults, and its own checks."""
+
+    max_concurrent: int = Field(_BULKHEAD.max_concurrent, ge=1)
+    max_waiting: int = Field(_BULKHEAD.max_waiting, ge=0)
+
+    @model_validator(mode="after")
+    def _a_working_policy(self) -> BulkheadSettings:
+        self.policy()
+        return self
+
+    def policy(self) -> BulkheadPolicy:
+        return BulkheadPolicy(**self.model_dump())
 
 
 class ResilienceSettings(BaseModel):
@@ -205,16 +232,25 @@ class StorageSettings(BaseModel):
 
 
 class BookingSettings(BaseModel):
-    step_timeout_s: float = Field(5.0, gt=0)
+    """The booking saga's policy (`gateway.booking.SagaSettings`: its defaults and checks),
+    and how unfinished sagas are found and who runs them."""
+
+    step_timeout_s: float = Field(_SAGA.step_timeout_s, gt=0)
     """Budget of one partner call of the booking saga, retries included."""
-    lease_ttl_s: float = Field(15.0, gt=0)
+    lease_ttl_s: float = Field(_SAGA.lease_ttl_s, gt=0)
     """A replica that stops renewing a saga's lease for this long loses it to another."""
     recovery_interval_s: float = Field(5.0, gt=0)
     """How often unfinished orders are looked for (and dead replicas' sagas taken over)."""
     replica_id: str | None = None
     """This replica's name in leases; default: host name and process id."""
-    crash_at: str | None = None
-    """Test hook: SIGKILL this process at the named saga point (e.g. `after_call:hold:flight`)."""
+
+    @model_validator(mode="after")
+    def _a_working_saga(self) -> BookingSettings:
+        self.saga_policy()
+        return self
+
+    def saga_policy(self) -> SagaSettings:
+        return SagaSettings(step_timeout_s=self.step_timeout_s, lease_ttl_s=self.lease_ttl_s)
 
 
 class AuditSettings(BaseModel):
@@ -321,29 +357,6 @@ class AuthSettings(BaseModel):
         return self
 
 
-def _default_partners() -> list[PartnerSettings]:
-    """The six bundled sandbox partners on their default ports (see `partner-gateway sandbox`)."""
-    partners = [
-        ("telecom-cn", "telecom", "Dragon Mobile"),
-        ("airline-a", "airline", "Eastern Sky Airlines"),
-        ("airline-b", "airline", "Pearl River Airways"),
-        ("insurer-a", "insurer", "Harbour Mutual Insurance"),
-        ("car-a", "car_rental", "Orbit Car Rental"),
-        ("car-b", "car_rental", "Meridian Rent-a-Car"),
-    ]
-    return [
-        PartnerSettings(
-            id=pid,
-            kind=kind,
-            name=name,
-            base_url=f"http://127.0.0.1:{8401 + index}",
-            client_secret=f"sandbox-secret-{pid}",
-            local=True,
-        )
-        for index, (pid, kind, name) in enumerate(partners)
-    ]
-
-
 class GatewaySettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PSG_", env_nested_delimiter="__", extra="forbid")
 
@@ -356,7 +369,10 @@ class GatewaySettings(BaseSettings):
     booking: BookingSettings = BookingSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     auth: AuthSettings = AuthSettings()
-    partners: list[PartnerSettings] = Field(default_factory=_default_partners)
+    partners: list[PartnerSettings] = Field(default_factory=list)
+    """The partners the gateway asks. None by default, so no sandbox secret is ever a
+    production default: `serve` refuses to start without partners, and `serve --sandbox` and
+    `demo` add the sandbox partners they run (`gateway.cli.sandbox_link`)."""
     state_dir: Path = Path("state")
     log_level: str = "INFO"
 

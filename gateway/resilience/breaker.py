@@ -21,6 +21,24 @@ class BreakerPolicy:
     cool_down_s: float = 5.0
     """How long an open breaker refuses calls before one probe is let through."""
 
+    def __post_init__(self) -> None:
+        # A breaker that cannot work is refused where it is made, not found out under load.
+        if self.window < 1:
+            raise ValueError(f"window must be at least 1, got {self.window}")
+        if self.min_calls < 1:
+            raise ValueError(f"min_calls must be at least 1, got {self.min_calls}")
+        if self.min_calls > self.window:
+            # The window never holds that many calls: the breaker would never open.
+            raise ValueError(
+                f"min_calls must be at most window ({self.window}), got {self.min_calls}"
+            )
+        if not 0 < self.failure_ratio <= 1:
+            raise ValueError(
+                f"failure_ratio must be above 0 and at most 1, got {self.failure_ratio}"
+            )
+        if self.cool_down_s < 0:
+            raise ValueError(f"cool_down_s must not be negative, got {self.cool_down_s}")
+
 
 class BreakerState(StrEnum):
     CLOSED = "closed"

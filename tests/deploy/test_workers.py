@@ -20,16 +20,14 @@ from pathlib import Path
 import grpc
 import pytest
 
-from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import TripPlan, compose_request
-from gateway.settings import GatewaySettings
+from gateway.client.journeys import TripPlan, compose_request
 from partnergateway.v1 import (
     order_service_pb2,
     order_service_pb2_grpc,
     solution_pb2,
     solution_service_pb2_grpc,
 )
-from tests.support import bearer
+from tests.support import bearer, sandbox_tokens
 
 pytestmark = [
     pytest.mark.slow,
@@ -149,7 +147,7 @@ async def test_two_workers_share_the_port_and_stop_cleanly(
     options = [("grpc.use_local_subchannel_pool", 1), ("grpc.enable_http_proxy", 0)]
     # The sandbox partners' well-known secrets, as `serve --sandbox` registers them. One token,
     # issued by whichever worker took that connection, is sent to both workers below.
-    tokens = PartnerTokens.from_settings(GatewaySettings(), f"http://127.0.0.1:{issuer_port}")
+    tokens = sandbox_tokens(f"http://127.0.0.1:{issuer_port}")
     metadata = bearer(await tokens.token("airline-a"))
     channels = [
         grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(CHANNELS)
@@ -180,7 +178,7 @@ async def test_two_workers_share_the_port_and_stop_cleanly(
     # spreads those over the workers too, so most likely both issue some), each used on
     # several new gRPC connections.
     for _ in range(4):
-        fresh = PartnerTokens.from_settings(GatewaySettings(), f"http://127.0.0.1:{issuer_port}")
+        fresh = sandbox_tokens(f"http://127.0.0.1:{issuer_port}")
         token = bearer(await fresh.token("telecom-cn"))
         checks = [grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) for _ in range(4)]
         try:

@@ -12,8 +12,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.cli.sandbox_partners import SANDBOX_PARTNER_IDS
 from gateway.settings import GatewaySettings, PartnerSettings
 from gateway.ssrf import UnsafeEndpointError, check_partner_url, resolve_host
+from sandbox import SandboxCluster
 
 PUBLIC = "93.184.215.14"
 
@@ -274,9 +277,11 @@ def test_partner_settings_marked_local_may_use_loopback() -> None:
     assert partner.local
 
 
-def test_the_default_partners_are_the_local_sandbox() -> None:
-    partners = GatewaySettings().partners
-    assert partners
+async def test_the_sandbox_partners_are_linked_as_local(sandbox: SandboxCluster) -> None:
+    # None by default: `serve --sandbox` and `demo` add the sandbox partners they run.
+    assert GatewaySettings().partners == []
+    partners = link_to_sandbox(GatewaySettings(), sandbox).partners
+    assert [p.id for p in partners] == list(SANDBOX_PARTNER_IDS)
     assert all(p.local and p.base_url.startswith("http://127.0.0.1:") for p in partners)
 
 

@@ -88,6 +88,48 @@ async def test_bulkhead_refuses_at_once_when_the_waiting_room_is_full() -> None:
         pass
 
 
+async def test_bulkhead_serves_waiters_in_order_and_never_exceeds_its_limit() -> None:
+    bulkhead = Bulkhead(BulkheadPolicy(max_concurrent=2, max_waiting=10))
+    order: list[int] = []
+    peak = 0
+
+    async def call(n: int) -> None:
+        nonlocal peak
+        async with bulkhead.slot():
+            peak = max(peak, bulkhead.in_flight)
+            order.append(n)
+            await asyncio.sleep(0.001)
+
+    await asyncio.gather(*(call(n) for n in range(8)))
+    assert order == list(range(8))
+    assert peak == 2
+    assert (bulkhead.in_flight, bulkhead.waiting) == (0, 0)
+
+
+async def test_a_cancelled_waiter_gives_up_its_place_and_any_slot_handed_to_it() -> None:
+    bulkhead = Bulkhead(BulkheadPolicy(max_concurrent=1, max_waiting=5))
+    release = asyncio.Event()
+
+    async def occupy() -> None:
+        async with bulkhead.slot():
+            await release.wait()
+
+    holder = asyncio.create_task(occupy())
+    await asyncio.sleep(0)
+    queued = [asyncio.create_task(occupy()) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert bulkhead.waiting == 2
+    queued[1].cancel()  # gives up its place in the queue
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.sleep(0)  # the holder leaves: its slot is handed to queued[0]
+    queued[0].cancel()  # ... which is cancelled before it runs: the slot must come back
+    await asyncio.gather(holder, *queued, return_exceptions=True)
+    assert (bulkhead.in_flight, bulkhead.waiting) == (0, 0)
+    async with bulkhead.slot():
+        assert bulkhead.in_flight == 1
+
+
 def test_retry_budget_caps_retries_at_a_share_of_calls() -> None:
     clock = Clock()
     budget = RetryBudget(ratio=0.2, min_per_s=0.0, clock=clock)
