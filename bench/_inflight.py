@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from types import TracebackType
 from typing import Any, Self
 
 import httpx2
+
+from bench._outcomes import Outcome, describe
 
 
 class StubControl:
@@ -52,6 +55,8 @@ class InflightMemory:
     rss_peak_bytes: int
     succeeded: int
     ramp_s: float
+    failures: dict[str, int] = field(default_factory=dict)
+    """Why the others were not answered in full: reason → count."""
 
     @property
     def kb_per_inflight(self) -> float:
@@ -66,7 +71,7 @@ class InflightMemory:
 
 
 async def hold_inflight(
-    compose: Callable[[], Coroutine[Any, Any, bool]],
+    compose: Callable[[], Coroutine[Any, Any, Outcome]],
     rss: Callable[[], int],
     control: StubControl,
     *,
@@ -76,7 +81,8 @@ async def hold_inflight(
 ) -> InflightMemory:
     """Starts `count` compositions against partners that answer only after `hold_s`, waits
     until every partner call has reached the stubs (or their number stops growing for
-    `settle_s`), samples `rss()`, then has the stubs answer them all at once."""
+    `settle_s`), samples `rss()`, then has the stubs answer them all at once, and counts why
+    any was not answered in full."""
     stats = await control.stats()
     original = {pid: p["latency_ms"] for pid, p in stats["partners"].items()}
     expected = count * len(original)
@@ -102,11 +108,15 @@ async def hold_inflight(
         await control.set_latency(original)
         await control.release()
         results = await asyncio.gather(*calls, return_exceptions=True)
+    failures = Counter(
+        describe(r) if isinstance(r, BaseException) else r for r in results if r is not None
+    )
     return InflightMemory(
         compositions=count,
         partner_calls_seen=seen,
         rss_idle_bytes=idle,
         rss_peak_bytes=peak,
-        succeeded=sum(r is True for r in results),
+        succeeded=sum(r is None for r in results),
         ramp_s=ramp,
+        failures=dict(failures),
     )

@@ -1,7 +1,7 @@
 """The bare scatter-gather the gateway is compared with, in a process of its own.
 
     .venv/bin/python -m bench.baseline --stubs '{"partners": {...}}' [--transport aiohttp|httpx2]
-        [--uvloop] [--levels 16,64,256] [--warmup 1.5] [--measure 6]
+        [--uvloop] [--levels 16,64,256] [--window '{"min_calls": 200, ...}']
 
 Plain asyncio and the adapters' HTTP client stack (Authlib `AsyncOAuth2Client` on httpx2 with
 the aiohttp transport, or with httpx2's own transport), the same six quote calls with the
@@ -26,10 +26,11 @@ import httpx2
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from httpx_aiohttp.httpx2 import AiohttpTransport
 
-from bench._closed_loop import closed_loop
+from bench._closed_loop import WindowRule, closed_loop
 from bench._inflight import StubControl, hold_inflight
 from bench._loop import install_uvloop
-from bench.procstat import rss_bytes
+from bench._outcomes import Outcome, reason
+from bench.procstat import host_busy_seconds, rss_bytes
 from bench.stubs import CLIENT_ID, load_fixtures
 
 
@@ -60,8 +61,7 @@ async def run(
     stubs: Mapping[str, Any],
     transport: str,
     levels: list[int],
-    warmup_s: float,
-    measure_s: float,
+    rule: WindowRule,
     max_connections: int,
     inflight: int,
     hold_s: float,
@@ -69,29 +69,31 @@ async def run(
     fixtures = load_fixtures()["partners"]
     urls: Mapping[str, str] = stubs["partners"]
     calls = [
-        (_client(url, fixtures[pid]["client_secret"], transport, max_connections), fixtures[pid])
+        (pid, _client(url, fixtures[pid]["client_secret"], transport, max_connections))
         for pid, url in urls.items()
     ]
     try:
-        await asyncio.gather(*(client.fetch_token() for client, _ in calls))
+        await asyncio.gather(*(client.fetch_token() for _, client in calls))
 
-        async def quote(client: AsyncOAuth2Client, body: Mapping[str, Any]) -> bool:
-            response = await client.request("POST", "/v1/quotes", json=dict(body))
-            return response.status_code == 200 and bool(response.json()["offers"])
+        async def quote(pid: str, client: AsyncOAuth2Client) -> Outcome:
+            response = await client.request("POST", "/v1/quotes", json=fixtures[pid]["request"])
+            if response.status_code != 200:
+                return reason(f"partner {pid} HTTP {response.status_code}")
+            return None if response.json()["offers"] else f"partner {pid} no offers"
 
-        async def scatter_gather() -> bool:
-            answers = await asyncio.gather(*(quote(c, f["request"]) for c, f in calls))
-            return all(answers)
+        async def scatter_gather() -> Outcome:
+            answers = await asyncio.gather(*(quote(pid, client) for pid, client in calls))
+            return next((problem for problem in answers if problem is not None), None)
 
+        # As the gateway's process is warmed up before its first row.
+        await closed_loop(
+            scatter_gather,
+            concurrency=min(levels, default=1),
+            rule=rule.process_warmup(),
+            cpu_clocks={},
+        )
         memory = None
         if inflight:
-            await closed_loop(
-                scatter_gather,
-                concurrency=min(levels, default=1),
-                warmup_s=0,
-                measure_s=min(1.0, measure_s),
-                cpu_clocks={},
-            )
             async with StubControl(stubs["control"]) as control:
                 held = await hold_inflight(
                     scatter_gather,
@@ -106,16 +108,15 @@ async def run(
                 await closed_loop(
                     scatter_gather,
                     concurrency=level,
-                    warmup_s=warmup_s,
-                    measure_s=measure_s,
-                    cpu_clocks={"process": time.process_time},
+                    rule=rule,
+                    cpu_clocks={"process": time.process_time, "host": host_busy_seconds},
                 )
             ).to_json()
             for level in levels
         ]
         return {"memory": memory, "windows": windows}
     finally:
-        await asyncio.gather(*(client.aclose() for client, _ in calls))
+        await asyncio.gather(*(client.aclose() for _, client in calls))
 
 
 def main() -> None:
@@ -124,8 +125,7 @@ def main() -> None:
     parser.add_argument("--transport", choices=("aiohttp", "httpx2"), default="aiohttp")
     parser.add_argument("--uvloop", action="store_true")
     parser.add_argument("--levels", default="16,64,256", help="comma-separated; '' for none")
-    parser.add_argument("--warmup", type=float, default=1.5)
-    parser.add_argument("--measure", type=float, default=6.0)
+    parser.add_argument("--window", default="{}", help="a WindowRule as JSON; {}: defaults")
     parser.add_argument("--max-connections", type=int, default=1024)
     parser.add_argument("--inflight", type=int, default=0, help="scatter-gathers held at once")
     parser.add_argument("--hold", type=float, default=20.0, help="how long the stubs may hold")
@@ -137,8 +137,7 @@ def main() -> None:
             json.loads(args.stubs),
             args.transport,
             [int(level) for level in args.levels.split(",") if level],
-            args.warmup,
-            args.measure,
+            WindowRule.from_json(json.loads(args.window)),
             args.max_connections,
             args.inflight,
             args.hold,

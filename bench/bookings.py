@@ -39,10 +39,9 @@ from psycopg import sql
 
 from bench.processes import free_port
 from bench.procstat import cpu_seconds
-from gateway.cli.channels import open_channel
-from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import TripPlan, book_request, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.client import PartnerTokens, open_channel
+from gateway.client.journeys import TripPlan, book_request, compose_request
 from gateway.settings import GatewaySettings, load_settings
 from partnergateway.v1 import order_pb2, order_service_pb2_grpc, solution_service_pb2_grpc
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox

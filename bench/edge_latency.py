@@ -27,8 +27,8 @@ import grpc
 import httpx2
 from google.protobuf import json_format
 
-from gateway.cli.journey import TripPlan, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.client.journeys import TripPlan, compose_request
 from gateway.edge import (
     EdgeLayout,
     grpc_web_call,

@@ -26,10 +26,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bundles import RECIPES_DIR
-from gateway.cli.channels import open_channel
-from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import TripPlan, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.client.channels import open_channel
+from gateway.client.credentials import PartnerTokens
+from gateway.client.journeys import TripPlan, compose_request
 from gateway.runtime import running_gateway
 from gateway.settings import (
     AuthSettings,

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import sys
@@ -25,10 +26,12 @@ import grpc
 import yaml
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from bench._closed_loop import WindowRule
 from bench._inflight import StubControl
 from bench.stubs import CLIENT_ID, load_fixtures
 
 _START_TIMEOUT_S = 30.0
+_WORKER_SERVING = re.compile(r"worker \d+ \(pid (\d+)\) serving on port")
 
 
 def _environment() -> dict[str, str]:
@@ -93,13 +96,20 @@ ENTRY_SECRET = "bench-client-secret"
 
 
 def gateway_config(
-    stubs: Stubs, state_dir: Path, max_connections: int, issuer_address: str
+    stubs: Stubs,
+    state_dir: Path,
+    max_connections: int,
+    issuer_address: str,
+    *,
+    auth_required: bool = True,
 ) -> dict[str, Any]:
     """Default settings but for the partners' addresses and the per-partner limits: the
     connection pool and the bulkhead admit `max_connections` calls, so that 1,000
     compositions really wait at the partners together (the default bulkhead, 100 calls,
     would refuse most of them at once). Authentication is on, as by default: the gateway's
-    own issuer, on `issuer_address`, knows the entry partner, and every call is checked."""
+    own issuer, on `issuer_address`, knows the entry partner, and every call is checked.
+    `auth_required=False` is `auth.required: false`: the issuer still runs, nothing is
+    checked, and the request's entry partner is the caller."""
     fixtures = load_fixtures()["partners"]
     return {
         "state_dir": str(state_dir),
@@ -108,12 +118,13 @@ def gateway_config(
         # One entry partner sends every composition: the per-partner rate limit is off.
         "rate_limits": {"requests_per_s": 0},
         "auth": {
+            "required": auth_required,
             "issuer": {
                 "address": issuer_address,
                 # The client fetches one token for a whole run: make it outlast the longest.
                 "token_ttl_s": 3600,
                 "clients": [{"client_id": ENTRY_PARTNER, "client_secret": ENTRY_SECRET}],
-            }
+            },
         },
         "partners": [
             {
@@ -134,10 +145,14 @@ def gateway_config(
 @dataclass(frozen=True)
 class Gateway:
     pid: int
+    """The `serve` process; with `--workers N`, the parent of the workers."""
     target: str
     log: Path
     issuer_url: str
     """The token issuer the gateway process runs (`auth.issuer`)."""
+    auth_required: bool = True
+    worker_pids: tuple[int, ...] = ()
+    """With `--workers N`, the worker processes (all serving `target`)."""
 
 
 @asynccontextmanager
@@ -149,18 +164,26 @@ async def running_gateway_process(
     uvloop: bool,
     max_connections: int,
     environment: Mapping[str, str] | None = None,
+    auth_required: bool = True,
+    workers: int = 1,
 ) -> AsyncIterator[Gateway]:
-    """`python -m bench.run_gateway [--uvloop] serve --config FILE`, until it serves.
+    """`python -m bench.run_gateway [--uvloop] serve --config FILE [--workers N]`, until it
+    (and each of its workers) serves.
 
     `environment` is added to this process's (less every `PSG_*` and `OTEL_*` variable, so a
-    developer's own settings do not leak in)."""
+    developer's own settings do not leak in). With `workers` > 1, `serve` starts that many
+    worker processes sharing the port (SO_REUSEPORT), the state directory (one SQLite file)
+    and the issuer's port and signing key, as `serve --workers` does in production."""
     config = workdir / f"{name}.yaml"
     issuer_address = f"127.0.0.1:{free_port()}"
-    config.write_text(
-        yaml.safe_dump(
-            gateway_config(stubs, workdir / f"{name}-state", max_connections, issuer_address)
-        )
+    settings = gateway_config(
+        stubs,
+        workdir / f"{name}-state",
+        max_connections,
+        issuer_address,
+        auth_required=auth_required,
     )
+    config.write_text(yaml.safe_dump(settings))
     log = workdir / f"{name}.log"
     target = f"127.0.0.1:{free_port()}"
     with log.open("wb") as log_file:
@@ -174,6 +197,7 @@ async def running_gateway_process(
             str(config),
             "--address",
             target,
+            *(["--workers", str(workers)] if workers > 1 else []),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=log_file,
             stderr=log_file,
@@ -181,9 +205,33 @@ async def running_gateway_process(
         )
     try:
         await _wait_serving(target, process, log)
-        yield Gateway(process.pid, target, log, f"http://{issuer_address}")
+        worker_pids = await _wait_workers(process, log, workers) if workers > 1 else ()
+        yield Gateway(
+            process.pid,
+            target,
+            log,
+            f"http://{issuer_address}",
+            auth_required=auth_required,
+            worker_pids=worker_pids,
+        )
     finally:
         await _stop(process)
+
+
+async def _wait_workers(
+    process: asyncio.subprocess.Process, log: Path, workers: int
+) -> tuple[int, ...]:
+    """The pids of `workers` workers, once each has said it serves (`serve_worker` logs
+    "worker I (pid P) serving on port …")."""
+    give_up = time.monotonic() + _START_TIMEOUT_S
+    while time.monotonic() < give_up and process.returncode is None:
+        text = await asyncio.to_thread(log.read_text, errors="replace")
+        pids = tuple(int(pid) for pid in _WORKER_SERVING.findall(text))
+        if len(pids) >= workers:
+            return pids[:workers]
+        await asyncio.sleep(0.1)
+    tail = (await asyncio.to_thread(log.read_text, errors="replace"))[-2000:]
+    raise RuntimeError(f"{workers} workers did not all start serving:\n{tail}")
 
 
 @dataclass
@@ -237,22 +285,38 @@ async def _wait_serving(target: str, process: asyncio.subprocess.Process, log: P
     raise RuntimeError(f"the gateway did not start serving on {target}:\n{tail}")
 
 
+async def run_module(module: str, *args: str) -> dict[str, Any]:
+    """Runs `python -m module args…` to the end; the JSON object on its last line."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        module,
+        *args,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=_environment(),
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{module} failed:\n{err.decode(errors='replace')[-2000:]}")
+    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+    return result
+
+
 async def run_baseline(
     stubs: Stubs,
     *,
     transport: str,
     uvloop: bool,
     levels: list[int],
-    warmup_s: float,
-    measure_s: float,
+    rule: WindowRule,
     max_connections: int,
     inflight: int = 0,
     hold_s: float = 20.0,
 ) -> dict[str, Any]:
     """Runs `bench.baseline` to the end; its JSON result."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
+    return await run_module(
         "bench.baseline",
         "--stubs",
         stubs.start_line,
@@ -261,23 +325,12 @@ async def run_baseline(
         *(["--uvloop"] if uvloop else []),
         "--levels",
         ",".join(str(level) for level in levels),
-        "--warmup",
-        str(warmup_s),
-        "--measure",
-        str(measure_s),
+        "--window",
+        json.dumps(rule.to_json()),
         "--max-connections",
         str(max_connections),
         "--inflight",
         str(inflight),
         "--hold",
         str(hold_s),
-        stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env=_environment(),
     )
-    out, err = await process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"the baseline failed:\n{err.decode(errors='replace')[-2000:]}")
-    result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
-    return result

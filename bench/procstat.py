@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -15,6 +16,43 @@ def cpu_seconds(pid: int) -> float:
     fields = stat[stat.rindex(")") + 2 :].split()
     utime, stime = int(fields[11]), int(fields[12])
     return (utime + stime) / _TICKS_PER_S
+
+
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid`, whichever of its threads started them."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        with contextlib.suppress(FileNotFoundError):  # a thread that just ended
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`: children, their children, and so on."""
+    below = children(pid)
+    for child in list(below):
+        with contextlib.suppress(FileNotFoundError):  # a child that just ended
+            below += descendants(child)
+    return below
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of `pid` and of every live process below it (`serve --workers`: the parent and
+    its workers). A child that ended before the call is not counted."""
+    total = cpu_seconds(pid)
+    for child in descendants(pid):
+        with contextlib.suppress(FileNotFoundError):
+            total += cpu_seconds(child)
+    return total
+
+
+def host_busy_seconds() -> float:
+    """CPU time the whole machine has been busy so far, summed over its cores (/proc/stat:
+    everything but idle and iowait). Over a window, ÷ its length ÷ `os.cpu_count()` says how
+    busy the machine was: near 100 %, the processes measured also waited for a core."""
+    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields) - idle) / _TICKS_PER_S
 
 
 def rss_bytes(pid: int) -> int:

@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx2
 
-from gateway.cli.channels import open_channel
-from gateway.cli.credentials import PartnerTokens
-from gateway.cli.journey import TripPlan, compose_request
 from gateway.cli.sandbox_link import link_to_sandbox
+from gateway.client.channels import open_channel
+from gateway.client.credentials import PartnerTokens
+from gateway.client.journeys import TripPlan, compose_request
 from gateway.runtime import running_gateway
 from gateway.settings import AuthSettings, GatewaySettings, TokenIssuerSettings
 from partnergateway.v1 import solution_service_pb2_grpc
