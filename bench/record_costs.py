@@ -43,7 +43,7 @@ from gateway.privacy import consent_record, disclosure_record
 from gateway.storage import SqliteStore
 
 _BODY_BYTES = 6000  # about a composed solution; the same in both arms
-_COMPOSE = "rpc:SolutionService/ComposeSolution"  # the action gateway.service audits
+_COMPOSE = "rpc:SolutionService/ComposeSolution"  # the action gateway.composition.service audits
 
 
 def composition_audit(

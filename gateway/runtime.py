@@ -27,6 +27,7 @@ from gateway.booking import (
     StepHook,
     recovery_loop,
 )
+from gateway.composition.service import SolutionService
 from gateway.feedback import FeedbackService
 from gateway.partners import PartnerDirectory
 from gateway.privacy.service import ConsentService
@@ -38,7 +39,6 @@ from gateway.resilience import (
     GuardedAdapter,
 )
 from gateway.server import build_server, set_serving
-from gateway.service import SolutionService
 from gateway.settings import (
     BookingSettings,
     GatewaySettings,

@@ -14,9 +14,9 @@ from google.api.annotations_pb2 import http as http_rule
 from google.protobuf import descriptor_pb2
 
 from gateway.booking import OrderService
+from gateway.composition.service import SolutionService
 from gateway.feedback import FeedbackService
 from gateway.privacy.service import ConsentService
-from gateway.service import SolutionService
 from partnergateway.v1 import (
     consent_service_pb2,
     feedback_service_pb2,

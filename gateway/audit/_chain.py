@@ -21,14 +21,8 @@ from datetime import datetime
 from joserfc.jwk import ECKey
 
 from gateway.audit._checkpoint import BadCheckpointError, CheckpointClaims, read_checkpoint
-from gateway.storage import (
-    GENESIS_HASH,
-    AuditCheckpoint,
-    AuditEntry,
-    AuditStore,
-    canonical_json,
-    entry_hash,
-)
+from gateway.model import AuditCheckpoint, AuditEntry
+from gateway.storage import GENESIS_HASH, AuditStore, canonical_json, entry_hash
 
 
 def values_hash(values: object) -> str:

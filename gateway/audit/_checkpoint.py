@@ -11,7 +11,7 @@ chain no longer has, or a different hash for it, means the log lost or rewrote e
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -21,7 +21,8 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey
 
-from gateway.storage import AuditCheckpoint, canonical_json
+from gateway.model import AuditCheckpoint
+from gateway.storage import canonical_json
 
 CHECKPOINT_TYPE = "psg-audit-checkpoint"
 """The `typ` header of a checkpoint, so no other JWS of the same key passes for one."""
@@ -129,9 +130,3 @@ def read_checkpoint_file(path: Path) -> list[AuditCheckpoint]:
             raise BadCheckpointError(f"{path}:{number}: not a checkpoint ({exc})") from exc
         found.append(AuditCheckpoint(claims.seq, claims.hash, claims.at, token))
     return found
-
-
-def merged(*sources: Sequence[AuditCheckpoint]) -> list[AuditCheckpoint]:
-    """Checkpoints of several sources in seq order (one JWS counted once)."""
-    unique = {c.jws: c for source in sources for c in source}
-    return sorted(unique.values(), key=lambda c: c.seq)

@@ -20,7 +20,8 @@ from joserfc.jwk import ECKey
 
 from gateway.audit._checkpoint import checkpoint_line, sign_checkpoint
 from gateway.errors import StorageUnavailableError
-from gateway.storage import AuditCheckpoint, AuditStore
+from gateway.model import AuditCheckpoint
+from gateway.storage import AuditStore
 
 log = logging.getLogger(__name__)
 

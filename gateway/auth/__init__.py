@@ -1,10 +1,10 @@
 """Authenticated callers: bearer access tokens (RFC 9068) checked on every RPC, and an embedded
 token issuer for the default set-up. See docs/security.md.
 
-Handlers ask `caller_partner_id(request.partner_id)` for the partner they act for.
+The interceptor sets the caller of each RPC; handlers read it, and the partner they act for,
+from `gateway.callers`.
 """
 
-from gateway.auth._caller import Caller, caller_partner_id, current_caller
 from gateway.auth._http import bind, serving
 from gateway.auth._interceptor import AuthInterceptor
 from gateway.auth._issuer import IssuerClient, OAuthError, TokenIssuer, load_signing_key
@@ -19,7 +19,6 @@ __all__ = [
     "RPC_SCOPES",
     "AuthInterceptor",
     "AuthRuntime",
-    "Caller",
     "IssuerClient",
     "IssuerKeys",
     "KeyPolicy",
@@ -29,8 +28,6 @@ __all__ = [
     "TrustedIssuer",
     "auth_runtime",
     "bind",
-    "caller_partner_id",
-    "current_caller",
     "is_exempt",
     "issuer_app",
     "load_signing_key",

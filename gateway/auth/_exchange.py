@@ -14,7 +14,7 @@ access token for one customer session, which is all the browser ever holds:
   not hold, nor hand a customer a partner-only scope.
 
 The gateway then lets the token call only the session RPCs (`SESSION_RPCS`) on that session's
-own solutions and orders (gateway/access.py). A session token cannot be exchanged again.
+own solutions and orders (gateway/callers.py). A session token cannot be exchanged again.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ validated (`TokenValidator`); its caller must be a registered partner and hold t
 (`gateway.auth._scopes`); a customer-session token may call only the RPCs a customer makes in a
 browser (`SESSION_RPCS`), others are PERMISSION_DENIED / PARTNER_ONLY. Otherwise the call ends
 UNAUTHENTICATED or PERMISSION_DENIED with an ErrorInfo reason, and the handler never runs.
-Accepted, the caller is set for the handler (`current_caller()`). It sits after telemetry and
-metrics, so refusals are traced and counted, and it renders its own refusals, as it sits before
-the error translation.
+Accepted, the caller is set for the handler (`gateway.callers.current_caller()`). It sits after
+telemetry and metrics, so refusals are traced and counted, and it renders its own refusals, as it
+sits before the error translation.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from typing import Any
 import grpc
 from grpc_status import rpc_status
 
-from gateway.auth._caller import Caller, set_caller
 from gateway.auth._scopes import is_exempt, scope_for, session_may_call
 from gateway.auth._validator import TokenValidator
+from gateway.callers import Caller, set_caller
 from gateway.errors import (
     AuthenticationError,
     GatewayError,

@@ -33,9 +33,9 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import ExpiredTokenError, JoseError, MissingClaimError
 
-from gateway.auth._caller import Caller
 from gateway.auth._compact import unverified_parts
 from gateway.auth._jwks import IssuerKeys
+from gateway.callers import Caller
 from gateway.errors import (
     AudienceMismatchError,
     AuthenticationError,

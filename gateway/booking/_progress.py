@@ -10,21 +10,19 @@ from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from gateway.booking.notifier import OrderNotifier
-from gateway.storage import (
+from gateway.model import (
     FINAL_STATES,
     AuditRecord,
-    AuditStore,
     ComponentRecord,
-    ConsentStore,
     Lease,
     NewEvent,
     OrderRecord,
     OrderState,
     SagaStep,
-    SolutionStore,
     StepKind,
     StepPhase,
 )
+from gateway.storage import AuditStore, ConsentStore, SolutionStore
 from gateway.storage import OrderStore as _OrderStore
 from gateway.telemetry.metrics import GatewayMetrics
 from partnergateway.v1 import solution_pb2

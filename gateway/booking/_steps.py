@@ -22,10 +22,7 @@ from typing import TypeVar
 from adapters import AdapterError, CallNotSent, PartnerAdapter, PartnerRejected
 from gateway.booking._keys import idempotency_key
 from gateway.booking._progress import Progress
-from gateway.partners import PartnerDirectory
-from gateway.privacy import Disclosure, disclosure_record
-from gateway.resilience import essential
-from gateway.storage import (
+from gateway.model import (
     AuditRecord,
     ComponentRecord,
     ComponentState,
@@ -36,6 +33,9 @@ from gateway.storage import (
     StepKind,
     StepPhase,
 )
+from gateway.partners import PartnerDirectory
+from gateway.privacy import Disclosure, disclosure_record
+from gateway.resilience import essential
 from gateway.telemetry import PartnerCallObserver
 
 T = TypeVar("T")

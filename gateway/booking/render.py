@@ -7,8 +7,8 @@ from decimal import Decimal
 
 from google.protobuf import timestamp_pb2
 
+from gateway.model import ComponentRecord, ComponentState, OrderEvent, OrderRecord, OrderState
 from gateway.money import to_money, totals_by_currency
-from gateway.storage import ComponentRecord, ComponentState, OrderEvent, OrderRecord, OrderState
 from partnergateway.v1 import order_pb2, solution_pb2
 
 

@@ -16,8 +16,8 @@ from decimal import Decimal
 from adapters import AdapterError, QuoteRequest
 from bundles import ComponentSpec, Facts, FactsError, Recipe, TravellerFacts, Trip
 from bundles.facts import offer_facts, provisional_facts
+from gateway.model import ComponentRecord
 from gateway.partners import PartnerDirectory
-from gateway.storage import ComponentRecord
 from partnergateway.v1 import solution_pb2
 
 

@@ -29,19 +29,19 @@ from gateway.booking._steps import CONSENT_WITHDRAWN, PartnerSteps, StepSettings
 from gateway.booking.notifier import OrderNotifier
 from gateway.booking.policy import SagaSettings
 from gateway.booking.requote import requote
-from gateway.partners import PartnerDirectory
-from gateway.storage import (
+from gateway.model import (
     FINAL_STATES,
     AuditRecord,
     ComponentState,
     HoldOutcome,
     Lease,
-    LeaseLostError,
     NewEvent,
     OrderRecord,
     OrderState,
     StepKind,
 )
+from gateway.partners import PartnerDirectory
+from gateway.storage import LeaseLostError
 from gateway.telemetry import PartnerCallObserver, Telemetry
 
 log = logging.getLogger(__name__)

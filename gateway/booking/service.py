@@ -15,25 +15,18 @@ from typing import Any
 
 import grpc
 
-from gateway.access import NotOwnerError, not_found, session_sees, session_sees_order
-from gateway.auth import caller_partner_id
+from gateway.access import NotOwnerError, not_found
 from gateway.booking.notifier import OrderNotifier
 from gateway.booking.render import event_message, order_message
 from gateway.booking.saga import CANCEL_REQUESTED, BookingStore, SagaRunner
+from gateway.callers import caller_partner_id, session_sees, session_sees_order
 from gateway.errors import (
     FieldViolation,
     GatewayError,
     InvalidRequestError,
     RequestIdReusedError,
 )
-from gateway.money import from_money, to_money
-from gateway.privacy import (
-    Disclosure,
-    booking_violations,
-    disclosure_for,
-    disclosure_record,
-)
-from gateway.storage import (
+from gateway.model import (
     FINAL_STATES,
     AuditRecord,
     ComponentRecord,
@@ -43,6 +36,13 @@ from gateway.storage import (
     OrderEvent,
     OrderRecord,
     OrderState,
+)
+from gateway.money import from_money, to_money
+from gateway.privacy import (
+    Disclosure,
+    booking_violations,
+    disclosure_for,
+    disclosure_record,
 )
 from gateway.validation import Violations
 from partnergateway.v1 import order_pb2, order_service_pb2, order_service_pb2_grpc, solution_pb2

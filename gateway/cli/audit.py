@@ -24,15 +24,9 @@ from gateway.audit import (
     verify_store,
 )
 from gateway.cli.render import stdout_console
+from gateway.model import AuditCheckpoint, AuditEntry
 from gateway.settings import GatewaySettings
-from gateway.storage import (
-    SQLITE_FILE,
-    AuditCheckpoint,
-    AuditEntry,
-    PostgresStore,
-    SqliteStore,
-    open_store,
-)
+from gateway.storage import SQLITE_FILE, PostgresStore, SqliteStore, open_store
 
 
 def store_label(settings: GatewaySettings) -> str:

@@ -99,12 +99,6 @@ class RunningEnvoy:
                 raise TimeoutError(f"{cluster}: {len(healthy)} healthy hosts, waited for {count}")
             await asyncio.sleep(_POLL_S * 4)
 
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
 
 def _read(path: Path) -> str:
     try:

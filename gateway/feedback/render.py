@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from google.protobuf import timestamp_pb2
 
-from gateway.storage import FeedbackRecord, KpiRow
+from gateway.model import FeedbackRecord, KpiRow
 from partnergateway.v1 import feedback_pb2
 
 

@@ -10,10 +10,11 @@ from typing import Any, Protocol
 import grpc
 
 from gateway.access import not_found
-from gateway.auth import caller_partner_id
+from gateway.callers import caller_partner_id
 from gateway.errors import InvalidRequestError, RequestIdReusedError
 from gateway.feedback.render import feedback_message, kpi_row_message
-from gateway.storage import AuditStore, FeedbackRecord, FeedbackStore, OrderStore, SolutionStore
+from gateway.model import FeedbackRecord
+from gateway.storage import AuditStore, FeedbackStore, OrderStore, SolutionStore
 from gateway.telemetry import Telemetry
 from gateway.validation import Violations
 from partnergateway.v1 import feedback_service_pb2, feedback_service_pb2_grpc, solution_pb2

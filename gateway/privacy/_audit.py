@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gateway.audit import values_hash
-from gateway.storage import AuditRecord, ConsentRecord
+from gateway.model import AuditRecord, ConsentRecord
 
 
 def disclosure_record(

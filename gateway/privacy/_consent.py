@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from google.protobuf import timestamp_pb2
 
-from gateway.storage import ConsentRecord
+from gateway.model import ConsentRecord
 from gateway.timestamps import checked_datetime
 from gateway.validation import MAX_NOTICE_VERSION_LENGTH, Violations
 from partnergateway.v1 import consent_pb2

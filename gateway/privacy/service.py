@@ -7,10 +7,11 @@ from typing import Any, Protocol
 
 import grpc
 
-from gateway.access import acting_partner, not_found
-from gateway.auth import current_caller
+from gateway.access import not_found
+from gateway.callers import acting_partner, current_caller
+from gateway.model import AuditRecord, ConsentRecord
 from gateway.privacy._consent import consent_message
-from gateway.storage import AuditRecord, AuditStore, ConsentRecord, ConsentStore
+from gateway.storage import AuditStore, ConsentStore
 from partnergateway.v1 import consent_service_pb2, consent_service_pb2_grpc
 
 Ctx = grpc.aio.ServicerContext[Any, Any]

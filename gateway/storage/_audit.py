@@ -4,7 +4,8 @@ Append-only and tamper-evident: every entry carries the hash of the one before i
 changing, removing or re-ordering a stored entry breaks the chain (`gateway.audit.verify`).
 Entries describing a state change are written in the SAME transaction as that change (the
 store methods take `audit=`), so the log never misses a change nor records one that did not
-happen. Entries hold names and hashes of personal data, never the data itself.
+happen. Entries hold names and hashes of personal data, never the data itself; the records
+themselves are values of `gateway.model`, their hash (`entry_hash`) is defined here.
 
 Writing an entry and chaining it are two steps where replicas share a store: a state
 change writes its record unchained (no lock: replicas never queue behind each other), and
@@ -20,67 +21,15 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 from datetime import UTC, datetime
 from functools import cache
 from typing import Protocol
 
+from gateway.model import AuditBacklog, AuditCheckpoint, AuditEntry, AuditRecord
+
 GENESIS_HASH = "0" * 64
 """The `prev_hash` of the first entry."""
-
-
-@dataclass(frozen=True)
-class AuditRecord:
-    """One audited act, as the gateway hands it to the store."""
-
-    actor: str
-    """Who: the calling partner, or "gateway" for the gateway's own partner calls (sagas)."""
-    action: str
-    """What: "rpc:<Service>/<Method>", or "partner:<operation>" (quote, hold, …)."""
-    subject: str
-    """The object acted on: a solution, order or consent id ("" when there is none)."""
-    outcome: str
-    """"ok", "sent", "held", "refused", "not_found", "denied", "consent_required", …"""
-    purpose: str = ""
-    """The consent's purpose the data was used for."""
-    consent_id: str = ""
-    recipient: str = ""
-    """The partner personal data went to (partner calls only)."""
-    fields: tuple[str, ...] = ()
-    """Names of the personal-data fields disclosed, for example ("travellers[0].given_name",)."""
-    values_hash: str = ""
-    """SHA-256 over the canonical JSON of the disclosed values ("" when nothing was)."""
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    """A stored audit record with its place in the chain."""
-
-    seq: int  # 1, 2, 3… over the whole log
-    at: datetime
-    record: AuditRecord
-    prev_hash: str
-    hash: str
-
-
-@dataclass(frozen=True)
-class AuditCheckpoint:
-    """A signed statement that the chain's entry `seq` had hash `hash` at `at`."""
-
-    seq: int
-    hash: str
-    at: datetime
-    jws: str
-    """JWS compact serialization over `seq`, `hash` and `at` (`gateway.audit.sign_checkpoint`):
-    the columns beside it are for queries, the signature is the proof."""
-
-
-@dataclass(frozen=True)
-class AuditBacklog:
-    """Records written but not chained yet (see the module docstring)."""
-
-    unsealed: int
-    oldest_at: datetime | None = None
 
 
 class AuditStore(Protocol):

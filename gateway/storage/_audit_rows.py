@@ -12,14 +12,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-from gateway.storage._audit import (
-    GENESIS_HASH,
-    AuditCheckpoint,
-    AuditEntry,
-    AuditRecord,
-    entry_hash,
-)
-from gateway.storage._consents import ConsentRecord
+from gateway.model import AuditCheckpoint, AuditEntry, AuditRecord, ConsentRecord
+from gateway.storage._audit import GENESIS_HASH, entry_hash
 
 Stamp = Callable[[datetime], Any]
 Read = Callable[[Any], datetime]

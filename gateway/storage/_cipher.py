@@ -55,10 +55,6 @@ class DataCipher:
         self._aead = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self.active = active
 
-    @property
-    def key_ids(self) -> frozenset[str]:
-        return frozenset(self._aead)
-
     def seal(self, plaintext: str, context: str) -> str:
         nonce = secrets.token_bytes(_NONCE_BYTES)
         sealed = self._aead[self.active].encrypt(nonce, plaintext.encode(), context.encode())

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from gateway.model import ComponentRecord, OrderRecord
 from gateway.storage._cipher import DataCipher, DataKeyError, is_sealed
-from gateway.storage._orders import ComponentRecord, OrderRecord
 
 
 def _context(order_id: str, kind: str) -> str:

@@ -1,61 +1,14 @@
-"""What the customer KPIs need: feedback (with its request id, AIP-155) and the KPI rows.
+"""What the customer KPIs need kept: feedback (with its request id, AIP-155) and the KPI rows.
 
-The KPI rows are counted in SQL, one row per (entry partner, recipe) of the stored solutions;
-the two ratios are derived from the counts here, identically for both backends.
+The KPI rows are counted in SQL (`_feedback_sql.py`), one row per (entry partner, recipe) of
+the stored solutions, with the thresholds of `gateway.model.feedback`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Protocol
 
-PROMOTER_MIN = 9  # 9-10
-PASSIVE_MIN = 7  # 7-8; 0-6 are detractors
-
-# The saga's order events that mark an order as having reached CONFIRMED or
-# PARTIALLY_CONFIRMED. Events are never deleted, so a booking cancelled later still counts
-# as taken up, as the KPI asks ("once an order for it reached" either state).
-BOOKED_EVENTS = ("order_confirmed", "order_partially_confirmed")
-
-
-@dataclass(frozen=True)
-class FeedbackRecord:
-    feedback_id: str
-    owner: str  # the entry partner that submitted it and owns its solution/order
-    solution_id: str  # for feedback on an order: the order's solution
-    order_id: str | None
-    score: int  # 0-10
-    comment: str
-    request_id: str
-    request_hash: str  # of the request's content without its id
-    created_at: datetime
-
-
-@dataclass(frozen=True)
-class KpiRow:
-    """The counts behind the customer KPIs of one entry partner and one recipe."""
-
-    entry_partner: str
-    recipe: str  # "name@version"; "" for solutions stored before recipes were recorded
-    offered: int  # solutions composed
-    booked: int  # solutions with an order that reached (partially) confirmed
-    responses: int
-    promoters: int
-    passives: int
-    detractors: int
-
-    @property
-    def take_up(self) -> float:
-        """booked / offered, 0 when nothing was offered."""
-        return self.booked / self.offered if self.offered else 0.0
-
-    @property
-    def nps(self) -> float | None:
-        """(promoters - detractors) / responses * 100; None without responses."""
-        if not self.responses:
-            return None
-        return (self.promoters - self.detractors) * 100 / self.responses
+from gateway.model import FeedbackRecord, KpiRow
 
 
 class FeedbackStore(Protocol):

@@ -6,13 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from gateway.storage._feedback import (
-    BOOKED_EVENTS,
-    PASSIVE_MIN,
-    PROMOTER_MIN,
-    FeedbackRecord,
-    KpiRow,
-)
+from gateway.model import BOOKED_EVENTS, PASSIVE_MIN, PROMOTER_MIN, FeedbackRecord, KpiRow
 
 # The `feedback` columns in `feedback_values` order, then created_at (each backend's own type).
 FEEDBACK_COLUMNS = (

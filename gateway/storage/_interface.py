@@ -3,18 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.storage._audit import AuditRecord
-
-
-@dataclass(frozen=True)
-class StoredRequest:
-    """A request id already used by a partner: its content hash and the solution it made."""
-
-    request_hash: str
-    solution_id: str
+from gateway.model import AuditRecord, StoredRequest
 
 
 class SolutionStore(Protocol):

@@ -162,7 +162,7 @@ SQLITE_MIGRATIONS: tuple[tuple[int, str], ...] = (
     ),
     (
         5,
-        # Saga state as columns (gateway.storage.HoldOutcome, cancel_requested), read from
+        # Saga state as columns (gateway.model.HoldOutcome, cancel_requested), read from
         # the text the saga used to write into `detail` for the rows made before.
         """
         ALTER TABLE order_components ADD COLUMN hold_outcome TEXT NOT NULL DEFAULT 'none';

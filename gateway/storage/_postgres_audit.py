@@ -24,7 +24,7 @@ from typing import Any
 
 import psycopg
 
-from gateway.storage._audit import AuditBacklog, AuditCheckpoint, AuditEntry, AuditRecord
+from gateway.model import AuditBacklog, AuditCheckpoint, AuditEntry, AuditRecord, ConsentRecord
 from gateway.storage._audit_rows import (
     AUDIT_COLUMNS,
     AUDIT_SLOTS,
@@ -43,7 +43,6 @@ from gateway.storage._audit_rows import (
     record_from_row,
     record_values,
 )
-from gateway.storage._consents import ConsentRecord
 from gateway.storage._rows import utc_aware
 
 Connection = psycopg.AsyncConnection[Any]

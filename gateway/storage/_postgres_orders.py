@@ -16,8 +16,8 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from gateway.storage._audit import AuditRecord
-from gateway.storage._orders import (
+from gateway.model import (
+    AuditRecord,
     ComponentRecord,
     Lease,
     NewEvent,

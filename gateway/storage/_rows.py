@@ -6,17 +6,17 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from gateway.storage._orders import (
+from gateway.model import (
     FINAL_STATES,
     ComponentRecord,
     ComponentState,
     HoldOutcome,
     Lease,
-    LeaseLostError,
     SagaStep,
     StepKind,
     StepPhase,
 )
+from gateway.storage._orders import LeaseLostError
 
 # The `order_components` columns that hold a record's fields, in `component_values` order.
 COMPONENT_FIELDS = (

@@ -13,7 +13,7 @@ import sqlite3
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from gateway.storage._audit import AuditCheckpoint, AuditEntry, AuditRecord
+from gateway.model import AuditCheckpoint, AuditEntry, AuditRecord, ConsentRecord
 from gateway.storage._audit_rows import (
     AUDIT_COLUMNS,
     AUDIT_SLOTS,
@@ -28,7 +28,6 @@ from gateway.storage._audit_rows import (
     consent_from_row,
     consent_values,
 )
-from gateway.storage._consents import ConsentRecord
 from gateway.storage._sqlite_tx import from_text, to_text, writing
 
 

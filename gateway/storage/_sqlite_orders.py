@@ -14,8 +14,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gateway.storage._audit import AuditRecord
-from gateway.storage._orders import (
+from gateway.model import (
+    AuditRecord,
     ComponentRecord,
     Lease,
     NewEvent,

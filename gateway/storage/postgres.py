@@ -26,25 +26,15 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
 from gateway.errors import StorageUnavailableError
-from gateway.storage import _postgres_audit as audit_log
-from gateway.storage import _postgres_orders as orders
-from gateway.storage._audit import AuditBacklog, AuditCheckpoint, AuditEntry, AuditRecord
-from gateway.storage._bounds import DEFAULT_BOUNDS, TransactionBounds
-from gateway.storage._cipher import DataCipher
-from gateway.storage._consents import ConsentRecord
-from gateway.storage._disclosures import opened, sealed, sealed_order
-from gateway.storage._feedback import FeedbackRecord, KpiRow
-from gateway.storage._feedback_sql import (
-    FEEDBACK_COLUMNS,
-    feedback_from_row,
-    feedback_values,
-    kpi_query,
-    kpi_rows_from,
-)
-from gateway.storage._interface import StoredRequest
-from gateway.storage._migrations import POSTGRES_MIGRATIONS, statements
-from gateway.storage._orders import (
+from gateway.model import (
+    AuditBacklog,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditRecord,
     ComponentRecord,
+    ConsentRecord,
+    FeedbackRecord,
+    KpiRow,
     Lease,
     NewEvent,
     OrderEvent,
@@ -52,7 +42,21 @@ from gateway.storage._orders import (
     OrderState,
     SagaStep,
     StoredOrderRequest,
+    StoredRequest,
 )
+from gateway.storage import _postgres_audit as audit_log
+from gateway.storage import _postgres_orders as orders
+from gateway.storage._bounds import DEFAULT_BOUNDS, TransactionBounds
+from gateway.storage._cipher import DataCipher
+from gateway.storage._disclosures import opened, sealed, sealed_order
+from gateway.storage._feedback_sql import (
+    FEEDBACK_COLUMNS,
+    feedback_from_row,
+    feedback_values,
+    kpi_query,
+    kpi_rows_from,
+)
+from gateway.storage._migrations import POSTGRES_MIGRATIONS, statements
 from gateway.storage._postgres_orders import Connection
 from gateway.storage._rows import utc_aware
 

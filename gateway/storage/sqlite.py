@@ -22,24 +22,15 @@ from pathlib import Path
 from typing import TypeVar
 
 from gateway.errors import StorageUnavailableError
-from gateway.storage import _sqlite_audit as audit_log
-from gateway.storage import _sqlite_orders as orders
-from gateway.storage._audit import AuditBacklog, AuditCheckpoint, AuditEntry, AuditRecord
-from gateway.storage._cipher import DataCipher
-from gateway.storage._consents import ConsentRecord
-from gateway.storage._disclosures import opened, sealed, sealed_order
-from gateway.storage._feedback import FeedbackRecord, KpiRow
-from gateway.storage._feedback_sql import (
-    FEEDBACK_COLUMNS,
-    feedback_from_row,
-    feedback_values,
-    kpi_query,
-    kpi_rows_from,
-)
-from gateway.storage._interface import StoredRequest
-from gateway.storage._migrations import SQLITE_MIGRATIONS, statements
-from gateway.storage._orders import (
+from gateway.model import (
+    AuditBacklog,
+    AuditCheckpoint,
+    AuditEntry,
+    AuditRecord,
     ComponentRecord,
+    ConsentRecord,
+    FeedbackRecord,
+    KpiRow,
     Lease,
     NewEvent,
     OrderEvent,
@@ -47,7 +38,20 @@ from gateway.storage._orders import (
     OrderState,
     SagaStep,
     StoredOrderRequest,
+    StoredRequest,
 )
+from gateway.storage import _sqlite_audit as audit_log
+from gateway.storage import _sqlite_orders as orders
+from gateway.storage._cipher import DataCipher
+from gateway.storage._disclosures import opened, sealed, sealed_order
+from gateway.storage._feedback_sql import (
+    FEEDBACK_COLUMNS,
+    feedback_from_row,
+    feedback_values,
+    kpi_query,
+    kpi_rows_from,
+)
+from gateway.storage._migrations import SQLITE_MIGRATIONS, statements
 from gateway.storage._sqlite_batch import GroupCommitter
 from gateway.storage._sqlite_tx import from_text, now_text, reading, to_text, writing
 

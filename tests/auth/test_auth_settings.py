@@ -10,9 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from gateway.auth import Caller, missing_token_source
-from gateway.auth._caller import set_caller
-from gateway.callers import caller_of
+from gateway.auth import missing_token_source
+from gateway.callers import Caller, caller_of, set_caller
 from gateway.cli.workers import share_issuer_key
 from gateway.runtime import running_gateway
 from gateway.settings import (

@@ -11,7 +11,7 @@ import pytest
 from joserfc.errors import SecurityWarning
 from joserfc.jwk import ECKey, RSAKey
 
-from gateway.auth import Caller
+from gateway.callers import Caller
 from gateway.errors import (
     AudienceMismatchError,
     AuthenticationError,

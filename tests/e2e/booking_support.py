@@ -17,14 +17,6 @@ from partnergateway.v1 import (
 from tests.support import SandboxControl
 
 PLAN = TripPlan.sample(datetime.now(UTC).date())
-FINAL = {
-    order_pb2.ORDER_STATE_CONFIRMED,
-    order_pb2.ORDER_STATE_PARTIALLY_CONFIRMED,
-    order_pb2.ORDER_STATE_COMPENSATED,
-    order_pb2.ORDER_STATE_FAILED,
-    order_pb2.ORDER_STATE_CANCELLED,
-    order_pb2.ORDER_STATE_NEEDS_ATTENTION,
-}
 
 
 async def compose_solution(

@@ -14,9 +14,9 @@ import pytest
 from gateway.audit import last_seq, values_hash, verify_store
 from gateway.booking.service import new_order
 from gateway.client.journeys import book_request, compose_request, full_consent
+from gateway.model import NewEvent, OrderState
 from gateway.privacy import HOLD_FIELDS
 from gateway.runtime import RunningGateway
-from gateway.storage import NewEvent, OrderState
 from partnergateway.v1 import (
     consent_service_pb2,
     consent_service_pb2_grpc,

@@ -10,16 +10,10 @@ import grpc
 
 from gateway.booking.service import new_order
 from gateway.client.journeys import book_request
+from gateway.model import FINAL_STATES, ConsentRecord, NewEvent, OrderRecord, OrderState
 from gateway.runtime import RunningGateway, running_gateway
 from gateway.settings import GatewaySettings, StorageSettings
-from gateway.storage import (
-    FINAL_STATES,
-    ConsentRecord,
-    NewEvent,
-    OrderRecord,
-    OrderState,
-    PostgresStore,
-)
+from gateway.storage import PostgresStore
 from partnergateway.v1 import solution_pb2
 from tests.e2e.booking_support import PLAN, calls, compose_solution
 from tests.support import SandboxControl, Stub

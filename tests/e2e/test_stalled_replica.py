@@ -23,8 +23,9 @@ import yaml
 from gateway.cli.sandbox_link import link_to_sandbox
 from gateway.client.channels import open_channel
 from gateway.client.credentials import PartnerTokens
+from gateway.model import FINAL_STATES, ComponentState, OrderRecord
 from gateway.settings import GatewaySettings, load_settings
-from gateway.storage import FINAL_STATES, ComponentState, OrderRecord, PostgresStore
+from gateway.storage import PostgresStore
 from partnergateway.v1 import order_pb2, solution_pb2
 from sandbox import DEFAULT_PARTNERS, SandboxCluster, start_sandbox
 from tests.e2e.booking_support import book, compose_solution

@@ -34,13 +34,8 @@ from gateway.audit import (
 )
 from gateway.audit._checkpoint import CHECKPOINT_TYPE
 from gateway.auth import load_signing_key
-from gateway.storage import (
-    AuditBacklog,
-    AuditCheckpoint,
-    AuditEntry,
-    AuditRecord,
-    SqliteStore,
-)
+from gateway.model import AuditBacklog, AuditCheckpoint, AuditEntry, AuditRecord
+from gateway.storage import SqliteStore
 
 T0 = datetime(2030, 5, 1, 9, 30, 0, 250000, tzinfo=UTC)
 

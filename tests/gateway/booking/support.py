@@ -15,17 +15,10 @@ from google.protobuf import timestamp_pb2
 from adapters import PartnerAdapter, PartnerConfig
 from adapters.testing import FakeAdapter, FakePartner, offer
 from gateway.booking import OrderNotifier, SagaRunner, SagaSettings
+from gateway.model import ComponentRecord, ConsentRecord, NewEvent, OrderRecord, OrderState
 from gateway.partners import PartnerDirectory
 from gateway.privacy import Disclosure
-from gateway.storage import (
-    ComponentRecord,
-    ConsentRecord,
-    DataCipher,
-    NewEvent,
-    OrderRecord,
-    OrderState,
-    SqliteStore,
-)
+from gateway.storage import DataCipher, SqliteStore
 from partnergateway.v1 import solution_pb2
 
 # Short budgets keep the "slower than the step timeout" cases quick.

@@ -15,20 +15,13 @@ import pytest
 from adapters import PartnerAuthError, PartnerRejected, PartnerTimeout
 from adapters.testing import Answer, Call, FakeAdapter
 from gateway.booking import CANCEL_REQUESTED
+from gateway.model import ComponentState, HoldOutcome, NewEvent, OrderState, StepKind, StepPhase
 from gateway.resilience import (
     BreakerPolicy,
     Bulkhead,
     BulkheadPolicy,
     CircuitBreaker,
     GuardedAdapter,
-)
-from gateway.storage import (
-    ComponentState,
-    HoldOutcome,
-    NewEvent,
-    OrderState,
-    StepKind,
-    StepPhase,
 )
 from tests.gateway.booking.support import TRAVELLERS, World, world
 

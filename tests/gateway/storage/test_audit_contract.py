@@ -14,20 +14,22 @@ import pytest
 
 from gateway.audit import values_hash, verify, verify_store
 from gateway.booking import BookingStore
-from gateway.storage import (
-    GENESIS_HASH,
+from gateway.model import (
     AuditEntry,
     AuditRecord,
-    AuditStore,
     ConsentRecord,
-    ConsentStore,
-    LeaseLostError,
     OrderState,
-    PostgresStore,
     SagaStep,
-    SqliteStore,
     StepKind,
     StepPhase,
+)
+from gateway.storage import (
+    GENESIS_HASH,
+    AuditStore,
+    ConsentStore,
+    LeaseLostError,
+    PostgresStore,
+    SqliteStore,
 )
 from tests.gateway.storage.conftest import Database, OpenStore, Store
 from tests.gateway.storage.test_store_contract import CREATED, component, leased, order

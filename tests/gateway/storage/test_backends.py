@@ -13,14 +13,8 @@ import pytest
 from psycopg import sql
 
 from gateway.errors import StorageUnavailableError
-from gateway.storage import (
-    NewEvent,
-    OrderRecord,
-    OrderState,
-    PostgresStore,
-    SqliteStore,
-    open_store,
-)
+from gateway.model import NewEvent, OrderRecord, OrderState
+from gateway.storage import PostgresStore, SqliteStore, open_store
 from gateway.storage._migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, statements
 from gateway.storage._rows import UNFINISHED
 

@@ -14,15 +14,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from gateway.storage import (
-    FeedbackRecord,
-    FeedbackStore,
-    KpiRow,
-    NewEvent,
-    OrderState,
-    PostgresStore,
-    SqliteStore,
-)
+from gateway.model import FeedbackRecord, KpiRow, NewEvent, OrderState
+from gateway.storage import FeedbackStore, PostgresStore, SqliteStore
 from gateway.storage._migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, statements
 from tests.gateway.storage.conftest import Store
 from tests.gateway.storage.test_store_contract import CREATED, order

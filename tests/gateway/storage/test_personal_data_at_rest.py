@@ -11,13 +11,8 @@ from dataclasses import replace
 
 import pytest
 
-from gateway.storage import (
-    DataCipher,
-    DataKeyError,
-    OrderRecord,
-    PostgresStore,
-    SqliteStore,
-)
+from gateway.model import OrderRecord
+from gateway.storage import DataCipher, DataKeyError, PostgresStore, SqliteStore
 from tests.disk_scan import PostgresDisk, leftovers, sqlite_files
 from tests.gateway.storage.conftest import Database, OpenStore, Store
 from tests.gateway.storage.test_store_contract import CREATED, component, order

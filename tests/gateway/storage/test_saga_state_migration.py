@@ -10,7 +10,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from gateway.storage import HoldOutcome, OrderRecord, PostgresStore, SqliteStore
+from gateway.model import HoldOutcome, OrderRecord
+from gateway.storage import PostgresStore, SqliteStore
 from gateway.storage._migrations import POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS, statements
 
 Migrations = tuple[tuple[int, str], ...]

@@ -15,7 +15,8 @@ from psycopg import sql
 
 from gateway.audit import verify_store
 from gateway.errors import StorageUnavailableError
-from gateway.storage import AuditRecord, OrderState, PostgresStore, TransactionBounds
+from gateway.model import AuditRecord, OrderState
+from gateway.storage import PostgresStore, TransactionBounds
 from gateway.storage import _postgres_audit as audit_log
 from tests.gateway.storage.test_store_contract import CREATED, leased, order
 

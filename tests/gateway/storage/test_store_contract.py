@@ -9,24 +9,20 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gateway.storage import (
+from gateway.model import (
     ComponentRecord,
     ComponentState,
     Lease,
-    LeaseLostError,
     NewEvent,
     OrderRecord,
     OrderState,
-    OrderStore,
-    PostgresStore,
     SagaStep,
-    SolutionStore,
-    SqliteStore,
     StepKind,
     StepPhase,
     StoredOrderRequest,
     StoredRequest,
 )
+from gateway.storage import LeaseLostError, OrderStore, PostgresStore, SolutionStore, SqliteStore
 from tests.gateway.storage.conftest import OpenStore, Store
 
 T0 = datetime(2030, 5, 1, 9, 30, tzinfo=UTC)

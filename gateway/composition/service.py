@@ -13,9 +13,9 @@ from typing import Protocol
 import grpc
 
 from bundles import Recipe, recipe_for_entry
-from gateway.access import caller_session, not_found, session_sees
-from gateway.auth import caller_partner_id, current_caller
-from gateway.composition import Composer, CompositionReport, QuoteDisclosure
+from gateway.access import not_found
+from gateway.callers import caller_partner_id, caller_session, current_caller, session_sees
+from gateway.composition.composer import Composer, CompositionReport, QuoteDisclosure
 from gateway.composition.held import HeldReference, retrieve_held, trip_around
 from gateway.errors import (
     DeadlineTooShortError,
@@ -25,11 +25,12 @@ from gateway.errors import (
     RequestIdReusedError,
 )
 from gateway.i18n import localized, negotiate, texts
+from gateway.model import AuditRecord, ConsentRecord
 from gateway.normalize import ComposeRequest, NormalizedRequest, normalize
 from gateway.partners import PartnerDirectory
 from gateway.privacy import consent_record, consent_violations, disclosure_record
 from gateway.settings import CompositionSettings
-from gateway.storage import AuditRecord, AuditStore, ConsentRecord, ConsentStore, SolutionStore
+from gateway.storage import AuditStore, ConsentStore, SolutionStore
 from gateway.telemetry import PartnerCallObserver, Telemetry
 from gateway.validation import Violations
 from partnergateway.v1 import solution_pb2, solution_service_pb2, solution_service_pb2_grpc
