@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from decimal import ROUND_DOWN, Decimal
+from decimal import Decimal
 
 from google.type import money_pb2
 
@@ -12,9 +12,10 @@ _NANOS = Decimal(1_000_000_000)
 
 
 def to_money(currency_code: str, amount: Decimal) -> money_pb2.Money:
-    """`units` and `nanos` carry the same sign, as google.type.Money requires."""
-    units = int(amount.to_integral_value(rounding=ROUND_DOWN))
-    nanos = int(((amount - units) * _NANOS).to_integral_value(rounding=ROUND_DOWN))
+    """`units` and `nanos` carry the same sign, as google.type.Money requires: `int()` of a
+    Decimal truncates toward zero, as ROUND_DOWN does."""
+    units = int(amount)
+    nanos = int((amount - units) * _NANOS)
     return money_pb2.Money(currency_code=currency_code, units=units, nanos=nanos)
 
 

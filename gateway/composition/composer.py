@@ -201,24 +201,27 @@ class Composer:
                 texts.text("reason.consent_required", partners=partners),
                 _outcomes(not_covered),
             )
-        answers = await self._answers(spec, allowed, run)
-        if isinstance(answers, _Settled):
-            return answers
-        return self._settle(spec, run, [*answers, *not_covered])
+        return await self._answered(spec, allowed, not_covered, run)
 
-    async def _answers(
-        self, spec: ComponentSpec, allowed: list[PartnerAdapter], run: _Run
-    ) -> list[PartnerAnswer] | _Settled:
-        """The partners' answers on the facts of the components `spec` depends on: asked on
-        provisional facts at once, re-asked only if the settled facts change the request."""
+    async def _answered(
+        self,
+        spec: ComponentSpec,
+        allowed: list[PartnerAdapter],
+        not_covered: list[PartnerAnswer],
+        run: _Run,
+    ) -> _Settled:
+        """Settled on the partners' answers on the facts of the components `spec` depends
+        on: asked on provisional facts at once, re-asked only if the settled facts change the
+        request. The provisional answers are settled (chosen, rendered) as soon as they come,
+        so when the dependency confirms them nothing is left to do after it."""
         if not spec.depends_on:
-            return await self._ask(spec, allowed, spec.derive(run.trip), run)
+            return await self._quoted(spec, allowed, spec.derive(run.trip), not_covered, run)
         futures = {kind: run.settled[kind] for kind in spec.depends_on}
         first_params = None
-        first: asyncio.Task[list[PartnerAnswer]] | None = None
+        first: asyncio.Task[_Settled] | None = None
         if not all(f.done() for f in futures.values()):
             first_params = spec.derive(run.trip, self._facts(spec, run, {}))
-            first = asyncio.create_task(self._ask(spec, allowed, first_params, run))
+            first = asyncio.create_task(self._quoted(spec, allowed, first_params, not_covered, run))
         try:
             dependencies = {kind: await future for kind, future in futures.items()}
             missing = [k for k in spec.requires if dependencies[k].facts is None]
@@ -235,15 +238,26 @@ class Composer:
                 )
             params = spec.derive(run.trip, self._facts(spec, run, dependencies))
             if first is not None and params == first_params:
-                answers = await first
+                settled = await first
                 first = None
-                return answers
+                return settled
             if first is not None:
                 run.report.reasked.append(spec.kind)
-            return await self._ask(spec, allowed, params, run)
+            return await self._quoted(spec, allowed, params, not_covered, run)
         finally:
             if first is not None:
                 first.cancel()
+
+    async def _quoted(
+        self,
+        spec: ComponentSpec,
+        allowed: list[PartnerAdapter],
+        params: dict[str, Any],
+        not_covered: list[PartnerAnswer],
+        run: _Run,
+    ) -> _Settled:
+        answers = await self._ask(spec, allowed, params, run)
+        return self._settle(spec, run, [*answers, *not_covered])
 
     def _facts(
         self, spec: ComponentSpec, run: _Run, settled: Mapping[str, _Settled]

@@ -41,6 +41,8 @@ def trip_message(trip: Trip) -> solution_pb2.Trip:
 def traveller_notes(
     not_covered: Sequence[NotCovered], texts: Texts
 ) -> list[solution_pb2.TravellerNote]:
+    if not not_covered:  # most offers cover everyone
+        return []
     return [
         solution_pb2.TravellerNote(
             traveller_index=n.index,
