@@ -16,6 +16,7 @@ from typing import Any
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
@@ -123,6 +124,9 @@ async def test_one_trace_from_the_caller_through_every_partner(
             await stub.ComposeSolution(
                 compose_request("roaming", PLAN), metadata=metadata, timeout=10
             )
+            health = health_pb2_grpc.HealthStub(channel)
+            answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=5)
+            assert answer.status == health_pb2.HealthCheckResponse.SERVING
     # In a thread: the exporter sends to a receiver served by this very event loop.
     await asyncio.to_thread(telemetry.tracer_provider.force_flush)  # type: ignore[attr-defined]
     async with asyncio.timeout(10):
