@@ -34,6 +34,8 @@ async def ask_partners(
     `deadline` is a `time.monotonic()` instant (the event loop's clock). A partner still
     busy at the deadline is cancelled and reported as a timeout; the others keep their answers.
     """
+    if len(adapters) == 1:  # one partner for the kind: no task, no gathering future
+        return [await _ask(adapters[0], request, deadline, observer)]
     return list(await asyncio.gather(*(_ask(a, request, deadline, observer) for a in adapters)))
 
 
