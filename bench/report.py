@@ -180,7 +180,7 @@ def _comparisons(results: Results, gw: Run | None, base: Run | None) -> list[str
         ),
         _compare("telemetry on vs off", on, off, top),
         _compare("telemetry on vs off", on, off, low),
-        _compare("telemetry default (spans made, not exported) vs off", gw, off, top),
+        _compare("telemetry default (nothing exported, spans not recorded) vs off", gw, off, top),
     ]
     return [c for c in comparisons if c]
 
