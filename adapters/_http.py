@@ -19,7 +19,7 @@ import httpx2
 from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import AsyncOAuth2Client
 from httpx_aiohttp.httpx2 import AiohttpTransport
-from opentelemetry import trace
+from opentelemetry import propagate, trace
 
 from adapters._errors import (
     AdapterError,
@@ -170,12 +170,16 @@ class PartnerHttpClient:
     async def _request(
         self, method: str, path: str, body: Mapping[str, Any] | None, headers: Mapping[str, str]
     ) -> httpx2.Response:
+        sent = dict(headers)
+        # The caller's trace goes to the partner (W3C `traceparent`) whether or not the
+        # HTTP client is instrumented; when it is, its own span's context replaces this.
+        propagate.inject(sent)
         try:
             response: httpx2.Response = await self._oauth.request(
                 method,
                 self._url(path),
                 json=None if body is None else dict(body),
-                headers=dict(headers),
+                headers=sent,
             )
             return response
         except AdapterError:

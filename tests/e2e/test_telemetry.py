@@ -419,3 +419,43 @@ print(urllib.request.urlopen("http://127.0.0.1:{port}/metrics", timeout=10).read
     assert lines, result.stdout[-2000:]
     assert 'entry_partner="car-a"' in lines[0]
     assert lines[0].endswith(" 3.0")
+
+
+async def test_without_an_exporter_partners_still_get_the_callers_trace(
+    gateway_settings: GatewaySettings, tmp_path: Path
+) -> None:
+    """The default set-up (no OTEL_* variable) records nothing and leaves the HTTP client
+    uninstrumented, yet every partner request carries the caller's trace id."""
+    from opentelemetry.instrumentation.aiohttp_client import AioHttpClientInstrumentor
+
+    from tests.support import SandboxControl
+
+    telemetry = setup_telemetry({}, "psg-test")
+    instrument_partner_http(telemetry)
+    assert not AioHttpClientInstrumentor().is_instrumented_by_opentelemetry
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    incoming = f"00-{trace_id}-00f067aa0ba902b7-00"  # the caller does not sample
+    async with await start_sandbox(DEFAULT_PARTNERS) as cluster:
+        control = SandboxControl({pid: p.base_url for pid, p in cluster.partners.items()})
+        try:
+            settings = link_to_sandbox(gateway_settings, cluster).model_copy(
+                update={"state_dir": tmp_path}
+            )
+            async with (
+                running_gateway(settings, "127.0.0.1:0", telemetry=telemetry) as gateway,
+                token_channel(gateway_settings, gateway) as channel,
+            ):
+                stub = solution_service_pb2_grpc.SolutionServiceStub(channel)
+                await stub.ComposeSolution(
+                    compose_request("roaming", PLAN),
+                    metadata=(("traceparent", incoming),),
+                    timeout=10,
+                )
+            for partner_id in cluster.partners:
+                quotes = await control.ledger(partner_id, "quote")
+                assert quotes, partner_id
+                parent = quotes[-1]["traceparent"]
+                assert parent is not None, f"{partner_id} got no traceparent"
+                assert parent.split("-")[1] == trace_id, partner_id
+        finally:
+            await control.aclose()

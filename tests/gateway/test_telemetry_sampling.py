@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
@@ -53,3 +54,12 @@ def test_a_sampler_set_by_the_operator_is_respected() -> None:
         # the SDK reads the variable from the process environment; with none set there it
         # falls back to its own default, which records
         assert span.is_recording()
+
+
+def test_telemetry_is_observed_only_when_something_reads_it() -> None:
+    assert not setup_telemetry({}, "test").observed
+    reader = InMemoryMetricReader()
+    assert setup_telemetry({}, "test", metric_readers=[reader]).observed
+    exporter = SimpleSpanProcessor(InMemorySpanExporter())
+    assert setup_telemetry({}, "test", span_processors=[exporter]).observed
+    assert setup_telemetry({"OTEL_TRACES_EXPORTER": "console"}, "test").observed
