@@ -126,7 +126,7 @@ class PartnerHttpClient:
             if not exc.retryable:
                 raise
             first_failure = exc
-        retrying = build_retrying(self._config.retry, deadline, self._retry_budget, deposit=False)
+        retrying = build_retrying(self._config.retry, deadline, self._retry_budget)
         async for attempt in retrying:
             number = attempt.retry_state.attempt_number
             with attempt:

@@ -61,18 +61,14 @@ def _is_retryable(exc: BaseException) -> bool:
 
 
 def build_retrying(
-    policy: RetryPolicy,
-    deadline: float,
-    budget: RetryBudget | None = None,
-    *,
-    deposit: bool = True,
+    policy: RetryPolicy, deadline: float, budget: RetryBudget | None = None
 ) -> AsyncRetrying:
     """A fresh retrying object for one call (shared ones would share attempt counts).
 
     Stops after `max_attempts`, or before a wait that would end past `deadline` (a
     `time.monotonic()` instant), or when `budget` has no retry left. A partner's
-    `Retry-After` lengthens the wait, never shortens it. The call earns its share of a retry
-    into `budget` here, unless `deposit` is False (the caller did it already).
+    `Retry-After` lengthens the wait, never shortens it. What a call earns into `budget`
+    (`RetryBudget.deposit`) is the caller's to pay in, once per call, retried or not.
     """
     backoff = wait_exponential_jitter(
         multiplier=policy.initial_backoff_s, max=policy.max_backoff_s, jitter=policy.jitter_s
@@ -86,8 +82,6 @@ def build_retrying(
             seconds = max(seconds, exc.retry_after_s)
         return seconds
 
-    if budget is not None and deposit:
-        budget.deposit()
     time_left = max(0.0, deadline - time.monotonic())
     limits = stop_after_attempt(policy.max_attempts) | stop_before_delay(time_left)
 

@@ -30,6 +30,7 @@ from gateway.cli.options import (
 )
 from gateway.cli.runner import Acting, Prepared, err, fail, prepare, run
 from gateway.cli.travellers import TRAVELLER_HELP, parse_traveller, with_home_airport
+from gateway.client import GatewayClient
 from gateway.client.journeys import (
     DEFAULT_ENTRY_PARTNERS,
     ENTRY_KINDS,
@@ -178,10 +179,9 @@ def order_command(
     config: ConfigOption = None,
 ) -> None:
     """Show one order with every partner's reference."""
-    tls = tls_options(tls_ca, tls_cert, tls_key)
-    prepared = prepare(config, target)
-    acting, who = _act_for(prepared, Subject.ORDER, order_id, partner)
-    client = prepared.client(who, tls)
+    acting, who, client = _as_owner(
+        config, target, (tls_ca, tls_cert, tls_key), Subject.ORDER, order_id, partner
+    )
     run(
         orders.get_order(client, order_id, who, as_json),
         client=client,
@@ -229,10 +229,9 @@ def cancel_command(
     config: ConfigOption = None,
 ) -> None:
     """Quote the refunds of cancelling an order (or components); --confirm cancels."""
-    tls = tls_options(tls_ca, tls_cert, tls_key)
-    prepared = prepare(config, target)
-    acting, who = _act_for(prepared, Subject.ORDER, order_id, partner)
-    client = prepared.client(who, tls)
+    acting, who, client = _as_owner(
+        config, target, (tls_ca, tls_cert, tls_key), Subject.ORDER, order_id, partner
+    )
     run(
         orders.cancel(client, order_id, who, component or [], confirm, as_json),
         client=client,
@@ -252,11 +251,10 @@ def watch_command(
     config: ConfigOption = None,
 ) -> None:
     """Follow an order's events until it is final."""
-    tls = tls_options(tls_ca, tls_cert, tls_key)
-    prepared = prepare(config, target)
-    acting, who = _act_for(prepared, Subject.ORDER, order_id, partner)
+    acting, who, client = _as_owner(
+        config, target, (tls_ca, tls_cert, tls_key), Subject.ORDER, order_id, partner
+    )
     _note(acting)
-    client = prepared.client(who, tls)
     run(
         orders.watch(client, order_id, who, after),
         client=client,
@@ -352,10 +350,9 @@ def consent_show_command(
     config: ConfigOption = None,
 ) -> None:
     """Show a consent (only to the partner that collected it)."""
-    tls = tls_options(tls_ca, tls_cert, tls_key)
-    prepared = prepare(config, target)
-    acting, who = _act_for(prepared, Subject.CONSENT, consent_id, partner)
-    client = prepared.client(who, tls)
+    acting, _who, client = _as_owner(
+        config, target, (tls_ca, tls_cert, tls_key), Subject.CONSENT, consent_id, partner
+    )
     run(
         consents_cli.get_consent(client, consent_id, as_json),
         client=client,
@@ -376,10 +373,9 @@ def consent_withdraw_command(
     config: ConfigOption = None,
 ) -> None:
     """Withdraw a consent: nothing more is sent to any partner under it."""
-    tls = tls_options(tls_ca, tls_cert, tls_key)
-    prepared = prepare(config, target)
-    acting, who = _act_for(prepared, Subject.CONSENT, consent_id, partner)
-    client = prepared.client(who, tls)
+    acting, _who, client = _as_owner(
+        config, target, (tls_ca, tls_cert, tls_key), Subject.CONSENT, consent_id, partner
+    )
     run(
         consents_cli.withdraw_consent(client, consent_id, as_json),
         client=client,
@@ -388,17 +384,24 @@ def consent_withdraw_command(
     )
 
 
+def _as_owner(
+    config: Path | None,
+    target: str | None,
+    tls: tuple[Path | None, Path | None, Path | None],
+    subject: Subject,
+    subject_id: str,
+    given: str | None,
+) -> tuple[Acting, str, GatewayClient]:
+    """For a command about one id: the partner it belongs to (the one given, else the one
+    this command line remembers), how that was chosen, and a client acting as it."""
+    prepared = prepare(config, target)
+    acting = _acting(prepared, subject, subject_id, given)
+    who = acting.required()
+    return acting, who, prepared.client(who, tls_options(*tls))
+
+
 def _acting(prepared: Prepared, subject: Subject, subject_id: str, given: str | None) -> Acting:
     return Acting(subject, subject_id, given, prepared.memory.partner_of(subject, subject_id))
-
-
-def _act_for(
-    prepared: Prepared, subject: Subject, subject_id: str, given: str | None
-) -> tuple[Acting, str]:
-    """The partner an id belongs to (the one given, else the one this command line
-    remembers), which the command acts as. Returns how it was chosen, and the partner."""
-    acting = _acting(prepared, subject, subject_id, given)
-    return acting, acting.required()
 
 
 def _note(acting: Acting) -> None:

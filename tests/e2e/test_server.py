@@ -109,21 +109,26 @@ async def test_gateway_stops_gracefully_on_sigterm(gateway: RunningGateway, tmp_
     assert "gateway stopped" in rest
 
 
-async def test_serve_without_a_way_to_get_tokens_refuses_to_start(tmp_path: Path) -> None:
-    # No --sandbox, no auth.issuer.clients, no auth.trusted_issuers: nobody could call.
+async def _serve_until_it_exits(env: dict[str, str]) -> tuple[int | None, str]:
+    """`serve` with `env` (wide enough that messages do not wrap): exit code and stderr."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "gateway",
         "serve",
-        env={**_environment(tmp_path), "COLUMNS": "400"},
+        env={**env, "COLUMNS": "400"},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     async with asyncio.timeout(30):
         _, err = await process.communicate()
-    message = err.decode()
-    assert process.returncode == 2, message
+    return process.returncode, err.decode()
+
+
+async def test_serve_without_a_way_to_get_tokens_refuses_to_start(tmp_path: Path) -> None:
+    # No --sandbox, no auth.issuer.clients, no auth.trusted_issuers: nobody could call.
+    returncode, message = await _serve_until_it_exits({**_environment(tmp_path)})
+    assert returncode == 2, message
     assert "Not starting" in message
     for what in ("auth.issuer.clients", "auth.trusted_issuers", "--sandbox"):
         assert what in message
@@ -133,20 +138,9 @@ async def test_serve_without_a_way_to_get_tokens_refuses_to_start(tmp_path: Path
 async def test_serve_without_partners_refuses_to_start(tmp_path: Path) -> None:
     # Tokens are not the problem here (authentication off): no partner is configured, as by
     # default, so the gateway could compose nothing.
-    env = {**_environment(tmp_path), "PSG_AUTH__REQUIRED": "false", "COLUMNS": "400"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "gateway",
-        "serve",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    async with asyncio.timeout(30):
-        _, err = await process.communicate()
-    message = err.decode()
-    assert process.returncode == 2, message
+    env = {**_environment(tmp_path), "PSG_AUTH__REQUIRED": "false"}
+    returncode, message = await _serve_until_it_exits(env)
+    assert returncode == 2, message
     assert "Not starting: no partners are configured" in message
     for what in ("`partners`", "--config", "serve --sandbox"):
         assert what in message
